@@ -1,0 +1,48 @@
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import { auditRoutes } from './audit/audit.routes.js'
+import { authRoutes } from './auth/auth.routes.js'
+import { createAuthService } from './auth/auth.service.js'
+import { classesRoutes } from './classes/classes.routes.js'
+import { createClassesService } from './classes/classes.service.js'
+import { holidaysRoutes } from './holidays/holidays.routes.js'
+import { createHolidaysService } from './holidays/holidays.service.js'
+import { mediaRoutes } from './media/media.routes.js'
+import { createMediaSigner } from './media/media.signing.js'
+import { schoolsRoutes } from './schools/schools.routes.js'
+import { createSchoolsService } from './schools/schools.service.js'
+import { createStudentPhotosService } from './students/students.photos.js'
+import { studentsRoutes } from './students/students.routes.js'
+import { createStudentsService } from './students/students.service.js'
+import { usersRoutes } from './users/users.routes.js'
+import { createUsersService } from './users/users.service.js'
+
+/** The composition root: services are built here and handed to their route plugins. */
+export async function registerModules (app: FastifyInstance) {
+  const db = app.prisma
+  const { config } = app
+  const uploadsDir = path.join(config.DATA_DIR, 'uploads')
+  const signer = createMediaSigner({ secret: config.MEDIA_SIGNING_SECRET, publicBaseUrl: config.PUBLIC_BASE_URL })
+
+  const students = createStudentsService({ db })
+  const services = {
+    auth: createAuthService({ db, config, signAccess: (payload) => app.jwt.sign(payload) }),
+    schools: createSchoolsService({ db }),
+    users: createUsersService({ db }),
+    classes: createClassesService({ db }),
+    holidays: createHolidaysService({ db }),
+    students,
+    photos: createStudentPhotosService({ db, uploadsDir, students }),
+  }
+
+  await app.register(mediaRoutes, { signer, uploadsDir })
+  await app.register(async (api) => {
+    await api.register(authRoutes, { auth: services.auth })
+    await api.register(schoolsRoutes, { schools: services.schools })
+    await api.register(usersRoutes, { users: services.users })
+    await api.register(classesRoutes, { classes: services.classes })
+    await api.register(holidaysRoutes, { holidays: services.holidays })
+    await api.register(studentsRoutes, { students, photos: services.photos })
+    await api.register(auditRoutes)
+  }, { prefix: '/api/v1' })
+}

@@ -1,0 +1,29 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { resolveConfig } from './bootstrap.js'
+import { ConfigError } from './config.js'
+import { migrate } from './db/migrate.js'
+import { ensureInitialAdmin } from './modules/users/initial-admin.js'
+
+async function main () {
+  const say = (msg: string) => process.stdout.write(`${msg}\n`)
+  const { config, embedded } = await resolveConfig(process.env, say)
+  await migrate(config.DATABASE_URL, { log: say })
+  const app = await buildApp({ config })
+  await ensureInitialAdmin(app.prisma, config, app.log)
+
+  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+    if (err) app.log.fatal({ err }, 'shutting down after a fatal error')
+    else app.log.info({ signal }, 'shutting down')
+    await app.close()
+    await embedded?.stop()
+  })
+
+  await app.listen({ port: config.PORT, host: config.HOST })
+  app.log.info(`API docs at ${config.PUBLIC_BASE_URL}/docs`)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
