@@ -47,7 +47,7 @@ export async function migrate (databaseUrl: string, { dir = MIGRATIONS_DIR, log 
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
     await client.query(CREATE_MIGRATIONS_TABLE)
     const done = await client.query<{ migration_name: string, checksum: string, finished_at: Date | null }>(
-      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL',
+      'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL'
     )
     const byName = new Map(done.rows.map((r) => [r.migration_name, r]))
     for (const m of migrations) {
@@ -76,7 +76,7 @@ async function applyOne (client: pg.Client, m: Migration) {
     await client.query(
       `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at, finished_at, applied_steps_count)
        VALUES ($1, $2, $3, now(), now(), 1)`,
-      [id, m.checksum, m.name],
+      [id, m.checksum, m.name]
     )
     await client.query('COMMIT')
   } catch (err) {

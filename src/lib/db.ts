@@ -4,7 +4,6 @@ export type DbClient = PrismaClient | Prisma.TransactionClient
 
 const RETRYABLE = new Set(['P2034', 'P2028', 'P2024'])
 
-
 /**
  * Runs fn in a transaction, reusing an outer one when given one, and retries
  * serialization failures and pool timeouts.
@@ -12,7 +11,7 @@ const RETRYABLE = new Set(['P2034', 'P2028', 'P2024'])
 export async function withTransaction<T> (
   db: DbClient,
   fn: (tx: Prisma.TransactionClient) => Promise<T>,
-  { maxRetries = 3 }: { maxRetries?: number } = {},
+  { maxRetries = 3 }: { maxRetries?: number } = {}
 ): Promise<T> {
   if (!('$transaction' in db)) return fn(db)
   const client = db as PrismaClient

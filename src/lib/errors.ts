@@ -4,7 +4,7 @@ export class AppError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
-    readonly extra: Record<string, unknown> = {},
+    readonly extra: Record<string, unknown> = {}
   ) {
     super(message)
     this.name = 'AppError'

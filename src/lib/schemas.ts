@@ -25,7 +25,6 @@ export const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a tim
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a real calendar date')
 
-
 export const okResponse = z.object({ ok: z.literal(true) })
 
 export const trimmed = (max = 200) => z.string().trim().min(1).max(max)
