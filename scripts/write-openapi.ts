@@ -9,6 +9,7 @@ const config: Config = Object.freeze({
   DATABASE_URL: 'postgresql://unused@127.0.0.1:1/unused',
   JWT_SECRET: 'x'.repeat(32),
   MEDIA_SIGNING_SECRET: 'x'.repeat(32),
+  CREDENTIALS_KEY: Buffer.alloc(32).toString('base64'),
   PUBLIC_BASE_URL: parsed.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3000',
 })
 const app = await buildApp({ config, logger: false })

@@ -26,6 +26,7 @@ export async function resolveConfig (env: Record<string, string | undefined>, lo
     DATABASE_URL: databaseUrl,
     JWT_SECRET: parsed.JWT_SECRET ?? secrets.JWT_SECRET,
     MEDIA_SIGNING_SECRET: parsed.MEDIA_SIGNING_SECRET ?? secrets.MEDIA_SIGNING_SECRET,
+    CREDENTIALS_KEY: parsed.CREDENTIALS_KEY ?? secrets.CREDENTIALS_KEY,
     PUBLIC_BASE_URL: (parsed.PUBLIC_BASE_URL ?? `http://${publicHost}:${parsed.PORT}`).replace(/\/+$/, ''),
   })
   return { config, embedded }

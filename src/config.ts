@@ -18,6 +18,7 @@ export const configSchema = z.object({
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   JWT_SECRET: z.string().min(32).optional(),
   MEDIA_SIGNING_SECRET: z.string().min(32).optional(),
+  CREDENTIALS_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 random bytes in base64 (openssl rand -base64 32)').optional(),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   PHOTO_URL_TTL_SECONDS: z.coerce.number().int().min(30).max(7 * 86_400).default(3600),
@@ -30,9 +31,10 @@ export const configSchema = z.object({
 export type ConfigInput = z.input<typeof configSchema>
 
 /** The resolved configuration: secrets are present (from env, or generated under DATA_DIR). */
-export type Config = Readonly<Omit<z.output<typeof configSchema>, 'JWT_SECRET' | 'MEDIA_SIGNING_SECRET' | 'DATABASE_URL' | 'PUBLIC_BASE_URL'> & {
+export type Config = Readonly<Omit<z.output<typeof configSchema>, 'JWT_SECRET' | 'MEDIA_SIGNING_SECRET' | 'CREDENTIALS_KEY' | 'DATABASE_URL' | 'PUBLIC_BASE_URL'> & {
   JWT_SECRET: string
   MEDIA_SIGNING_SECRET: string
+  CREDENTIALS_KEY: string
   DATABASE_URL: string
   PUBLIC_BASE_URL: string
 }>

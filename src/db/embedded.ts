@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, symlink } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat, symlink } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
@@ -28,6 +28,7 @@ export async function startEmbeddedPostgres (opts: { dataDir: string, port: numb
   })
   await hydrateBinarySymlinks()
   await mkdir(path.resolve(opts.dataDir), { recursive: true })
+  if (isRoot) await letPostgresUserThrough(path.resolve(opts.dataDir), opts.log)
   if (!await exists(path.join(databaseDir, 'PG_VERSION'))) {
     opts.log?.(`initialising embedded Postgres in ${databaseDir}`)
     await server.initialise()
@@ -46,6 +47,26 @@ async function ensureDatabase (adminUrl: string, database: string) {
     if (found.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`)
   } finally {
     await client.end()
+  }
+}
+
+/**
+ * As root, Postgres runs as the `postgres` user, which needs search (x)
+ * permission on every directory above its data directory. DATA_DIR is ours,
+ * so a restrictive one (mkdtemp, `mkdir -m 700`, umask 077) gets o+x added:
+ * that allows passing through, not listing, and secrets.json stays 0600.
+ * Directories above DATA_DIR are not ours to change; we only say which one
+ * blocks the way, since initdb's own error is easy to misread.
+ */
+async function letPostgresUserThrough (dataDir: string, log?: (msg: string) => void) {
+  const st = await stat(dataDir)
+  if ((st.mode & 0o001) === 0) await chmod(dataDir, (st.mode & 0o7777) | 0o001)
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    const parent = await stat(dir)
+    if ((parent.mode & 0o001) === 0) {
+      log?.(`embedded Postgres runs as user "postgres", which may not be able to enter ${dir} (mode ${(parent.mode & 0o777).toString(8)}); if it fails to start, use a DATA_DIR outside it or set DATABASE_URL`)
+    }
+    if (path.dirname(dir) === dir) break
   }
 }
 

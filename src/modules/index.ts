@@ -5,6 +5,9 @@ import { authRoutes } from './auth/auth.routes.js'
 import { createAuthService } from './auth/auth.service.js'
 import { classesRoutes } from './classes/classes.routes.js'
 import { createClassesService } from './classes/classes.service.js'
+import { devicesRoutes } from './devices/devices.routes.js'
+import { createDevicesService } from './devices/devices.service.js'
+import { createCredentialsCipher } from '../lib/credentials-cipher.js'
 import { holidaysRoutes } from './holidays/holidays.routes.js'
 import { createHolidaysService } from './holidays/holidays.service.js'
 import { mediaRoutes } from './media/media.routes.js'
@@ -31,6 +34,7 @@ export async function registerModules (app: FastifyInstance) {
     users: createUsersService({ db }),
     classes: createClassesService({ db }),
     holidays: createHolidaysService({ db }),
+    devices: createDevicesService({ db, cipher: createCredentialsCipher(config.CREDENTIALS_KEY) }),
     students,
     photos: createStudentPhotosService({ db, uploadsDir, students }),
   }
@@ -43,6 +47,7 @@ export async function registerModules (app: FastifyInstance) {
     await api.register(classesRoutes, { classes: services.classes })
     await api.register(holidaysRoutes, { holidays: services.holidays })
     await api.register(studentsRoutes, { students, photos: services.photos })
+    await api.register(devicesRoutes, { devices: services.devices })
     await api.register(auditRoutes)
   }, { prefix: '/api/v1' })
 }

@@ -27,6 +27,7 @@ export async function buildTestApp (env: Record<string, string> = {}) {
     DATABASE_URL: database.url,
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     MEDIA_SIGNING_SECRET: 'test-media-secret-that-is-long-enough-0123456789',
+    CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64'),
     PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
   })
   const app = await buildApp({ config, logger: false })

@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
@@ -11,12 +12,19 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService }> = async (a
   const tags = ['auth']
   const { LOGIN_MAX_PER_IP_PER_MINUTE, LOGIN_MAX_PER_EMAIL_PER_15_MINUTES } = app.config
 
-  const limitPerEmail = app.rateLimit({
+  // app.rateLimit() would be skipped here: the route's own (per-IP) limit has already
+  // marked the request as rate-limited, so the per-email count is checked by hand.
+  const countPerEmail = app.createRateLimit({
     max: LOGIN_MAX_PER_EMAIL_PER_15_MINUTES,
     timeWindow: 15 * 60_000,
     keyGenerator: (request) => `login-email:${(request.body as { email: string }).email}`,
-    errorResponseBuilder: tooManyAttempts,
   })
+  const limitPerEmail = async (request: FastifyRequest, reply: FastifyReply) => {
+    const limit = await countPerEmail(request)
+    if (limit.isAllowed || !limit.isExceeded) return
+    reply.header('retry-after', limit.ttlInSeconds)
+    throw tooManyAttempts()
+  }
 
   app.post('/auth/login', {
     config: { rateLimit: { max: LOGIN_MAX_PER_IP_PER_MINUTE, timeWindow: 60_000, errorResponseBuilder: tooManyAttempts } },

@@ -2,6 +2,9 @@ import { z } from 'zod'
 import { optionalText, trimmed } from '../../lib/schemas.js'
 
 export const isValidTimeZone = (tz: string) => {
+  // Newer ICU accepts UTC offsets such as "+05:00" as a timeZone; they are not IANA zones
+  // (no DST rules, and Postgres reads POSIX offsets with the opposite sign).
+  if (!/^[A-Za-z]/.test(tz)) return false
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz }).format()
     return true

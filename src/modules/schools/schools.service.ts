@@ -29,7 +29,8 @@ export function createSchoolsService ({ db }: { db: PrismaClient }) {
 
   return {
     async list (ctx: ActorContext, page: PageQuery) {
-      const where = ctx.actor.role === 'SUPER_ADMIN' ? {} : { id: ctx.actor.schoolId ?? '' }
+      // A user without a school sees none ('' is not a uuid: Postgres would reject it).
+      const where = ctx.actor.role === 'SUPER_ADMIN' ? {} : { id: { in: ctx.actor.schoolId ? [ctx.actor.schoolId] : [] } }
       const [rows, total] = await repo.list(where, skip(page), page.pageSize)
       return { items: rows.map(toSchoolDto), total }
     },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { PrismaClient } from '../../generated/prisma/client.js'
@@ -6,6 +7,7 @@ import { withTransaction } from '../../lib/db.js'
 import { notFound } from '../../lib/errors.js'
 import { normaliseFacePhoto } from '../../lib/face-photo.js'
 import { recordAudit } from '../audit/audit.repository.js'
+import { createStudentsRepository } from './students.repository.js'
 import { toStudentDto, type StudentsService } from './students.service.js'
 
 export const photoUrlFor = (studentId: string, version: number) => `/uploads/student-faces/${studentId}-${version}.jpg`
@@ -24,6 +26,8 @@ export function createStudentPhotosService ({ db, uploadsDir, students }: { db: 
       let written: string | undefined
       try {
         const { student, previousUrl } = await withTransaction(db, async (tx) => {
+          // Concurrent uploads for one student queue here, so each gets its own version.
+          await createStudentsRepository(tx).lockRow(studentId)
           const before = await tx.student.findFirst({ where: { id: studentId, schoolId, deletedAt: null } })
           if (!before) throw notFound('Student')
           const version = before.photoVersion + 1
@@ -49,7 +53,7 @@ export function createStudentPhotosService ({ db, uploadsDir, students }: { db: 
 
 async function writeAtomically (file: string, data: Buffer) {
   await mkdir(path.dirname(file), { recursive: true })
-  const tmp = `${file}.${process.pid}.tmp`
+  const tmp = `${file}.${randomUUID()}.tmp`
   await writeFile(tmp, data)
   await rename(tmp, file)
 }

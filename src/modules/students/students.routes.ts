@@ -59,7 +59,8 @@ export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, 
       summary: 'Upload a face photo',
       description: 'Send multipart/form-data with one file part (any field name), or JSON `{ "imageBase64": "…" }`. ' +
         'The image is turned upright, converted to JPEG of at most 200 KB and stored; an undecodable file is a 422 PHOTO_INVALID and changes nothing.',
-      body: photoJsonBody.optional(),
+      // Fastify validates a body no parser produced (multipart, none at all) as null.
+      body: photoJsonBody.nullish(),
       response: { 200: studentSchema },
     },
   }, async (request) => {

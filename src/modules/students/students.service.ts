@@ -78,8 +78,11 @@ export function createStudentsService ({ db }: { db: PrismaClient }) {
           const repo = createStudentsRepository(tx)
           if (fields.classId) await assertClassInSchool(tx, schoolId, fields.classId)
           if (!allowDuplicateName) await assertUniqueName(tx, schoolId, fields)
-          if (requestedNo && await repo.employeeNoTaken(schoolId, requestedNo)) {
-            throw fieldError(409, 'EMPLOYEE_NO_TAKEN', 'employeeNo', `${requestedNo} is or was used by another person of this school`)
+          if (requestedNo) {
+            await repo.lockEmployeeNos(schoolId)
+            if (await repo.employeeNoTaken(schoolId, requestedNo)) {
+              throw fieldError(409, 'EMPLOYEE_NO_TAKEN', 'employeeNo', `${requestedNo} is or was used by another person of this school`)
+            }
           }
           const employeeNo = requestedNo ?? await repo.nextEmployeeNo(schoolId)
           const created = await tx.student.create({ data: { ...fields, schoolId, employeeNo } })

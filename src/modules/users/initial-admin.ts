@@ -10,17 +10,18 @@ import { isUniqueConstraintError } from '../../lib/db.js'
  * ADMIN_PASSWORD, or with a generated password that is printed this once.
  */
 export async function ensureInitialAdmin (db: PrismaClient, config: Pick<Config, 'ADMIN_EMAIL' | 'ADMIN_PASSWORD'>, log: FastifyBaseLogger, print = (s: string) => process.stdout.write(s)) {
-  const existing = await db.user.count({ where: { role: 'SUPER_ADMIN', deletedAt: null } })
-  if (existing > 0) return null
+  const hasSuperAdmin = async () => await db.user.count({ where: { role: 'SUPER_ADMIN', deletedAt: null } }) > 0
+  if (await hasSuperAdmin()) return null
   const password = config.ADMIN_PASSWORD ?? randomBytes(12).toString('base64url')
   const email = config.ADMIN_EMAIL.toLowerCase()
   let user
   try {
     user = await db.user.create({ data: { email, name: 'Administrator', role: 'SUPER_ADMIN', passwordHash: await hashPassword(password) } })
   } catch (err) {
+    if (!isUniqueConstraintError(err)) throw err
     // Another process starting at the same moment created it first.
-    if (isUniqueConstraintError(err)) return null
-    throw err
+    if (await hasSuperAdmin()) return null
+    throw new Error(`Cannot create the initial super admin: ADMIN_EMAIL ${email} already belongs to another user; set ADMIN_EMAIL to a free address`)
   }
   log.info({ email }, 'created the initial super admin')
   if (!config.ADMIN_PASSWORD) {

@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { actorContext } from '../../lib/context.js'
+import { pageOf, schoolParams } from '../../lib/schemas.js'
+import { requireSchoolAccess } from '../../plugins/auth.js'
+import { toDeviceDto } from './devices.mapper.js'
+import type { DevicesService } from './devices.service.js'
+import { createDeviceBody, deviceListQuery, deviceParams, deviceSchema, updateDeviceBody } from './devices.schemas.js'
+
+export const devicesRoutes: FastifyPluginAsyncZod<{ devices: DevicesService }> = async (app, { devices }) => {
+  app.addHook('onRequest', app.authenticate)
+  const tags = ['devices']
+  const canRead = requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR', 'GUARD')
+  const canWrite = requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR')
+
+  app.get('/schools/:schoolId/devices', {
+    preHandler: [canRead],
+    schema: { tags, operationId: 'listDevices', params: schoolParams, querystring: deviceListQuery, response: { 200: pageOf(deviceSchema) } },
+  }, async (request) => {
+    const { items, total } = await devices.list(request.params.schoolId, request.query)
+    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+  })
+
+  app.post('/schools/:schoolId/devices', {
+    preHandler: [canWrite],
+    schema: { tags, operationId: 'createDevice', params: schoolParams, body: createDeviceBody, response: { 201: deviceSchema } },
+  }, async (request, reply) => {
+    reply.status(201)
+    return devices.create(actorContext(request), request.params.schoolId, request.body)
+  })
+
+  app.get('/schools/:schoolId/devices/:deviceId', {
+    preHandler: [canRead],
+    schema: { tags, operationId: 'getDevice', params: deviceParams, response: { 200: deviceSchema } },
+  }, async (request) => toDeviceDto(await devices.mustFind(request.params.schoolId, request.params.deviceId)))
+
+  app.patch('/schools/:schoolId/devices/:deviceId', {
+    preHandler: [canWrite],
+    schema: { tags, operationId: 'updateDevice', params: deviceParams, body: updateDeviceBody, response: { 200: deviceSchema } },
+  }, async (request) => devices.update(actorContext(request), request.params.schoolId, request.params.deviceId, request.body))
+
+  app.delete('/schools/:schoolId/devices/:deviceId', {
+    preHandler: [canWrite],
+    schema: { tags, operationId: 'deleteDevice', params: deviceParams, response: { 204: z.null() } },
+  }, async (request, reply) => {
+    await devices.remove(actorContext(request), request.params.schoolId, request.params.deviceId)
+    return reply.status(204).send(null)
+  })
+}
