@@ -156,6 +156,18 @@ describe('normaliseFacePhoto', () => {
     await expectTerminalReady(await normaliseFacePhoto(await make()))
   })
 
+  it('converts AVIF to JPEG', async () => {
+    await expectTerminalReady(await normaliseFacePhoto(await solid(200, 200, '#123456').avif().toBuffer()))
+  })
+
+  it('rejects an SVG, which is a document rather than a photo, with PHOTO_INVALID', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="200"><rect width="200" height="200" fill="red"/></svg>')
+    expect((await sharp(svg).metadata()).format).toBe('svg') // sharp itself would render it
+    const err = await rejection(normaliseFacePhoto(svg))
+    expect(err.statusCode).toBe(422)
+    expect(err.code).toBe('PHOTO_INVALID')
+  })
+
   it('rejects garbage bytes with 422 PHOTO_INVALID', async () => {
     const err = await rejection(normaliseFacePhoto(noiseBytes(4096)))
     expect(err.statusCode).toBe(422)

@@ -5,6 +5,8 @@ export const MAX_FACE_BYTES = 200 * 1024
 export const MIN_FACE_SIDE = 80
 const MAX_SIDES = [640, 512, 400, 320]
 const QUALITIES = [85, 75, 65, 55]
+/** Raster formats only: an SVG (XML with links, rendered by librsvg) is no photo. AVIF reports as heif. */
+const PHOTO_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif'])
 
 const invalid = (why: string) => unprocessable('PHOTO_INVALID', `The photo cannot be used: ${why}`)
 
@@ -20,6 +22,7 @@ export async function normaliseFacePhoto (input: Buffer): Promise<{ jpeg: Buffer
   } catch {
     throw invalid('it is not an image we can decode (JPEG, PNG, WebP, GIF, TIFF or AVIF)')
   }
+  if (!PHOTO_FORMATS.has(meta.format)) throw invalid(`${meta.format} files are not accepted; send JPEG, PNG, WebP, GIF, TIFF or AVIF`)
   if (!meta.width || !meta.height) throw invalid('the image has no size')
   const swap = (meta.orientation ?? 1) >= 5
   const [width, height] = swap ? [meta.height, meta.width] : [meta.width, meta.height]

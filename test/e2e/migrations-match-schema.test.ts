@@ -25,9 +25,23 @@ afterAll(async () => {
 
 /** Replaces exactly one occurrence, so a schema edit cannot make a case silently vacuous. */
 function edit (text: string, from: string | RegExp, to: string) {
-  const matches = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from, from.flags.includes('g') ? from.flags : from.flags + 'g')) ?? []).length
-  if (matches !== 1) throw new Error(`expected exactly one match for ${String(from)} in schema.prisma, found ${matches}`)
+  const matches = typeof from === 'string' ? text.split(from).length - 1 : (text.match(new RegExp(from.source, from.flags.replace('g', '') + 'g')) ?? []).length
+  if (matches !== 1) throw new Error(`expected exactly one match for ${String(from)}, found ${matches}`)
   return text.replace(from, to)
+}
+
+/** Like edit, but only inside one block (`model School`, `enum Role`), so new models elsewhere cannot interfere. */
+function editIn (text: string, header: string, from: string | RegExp, to: string) {
+  const start = text.indexOf(`\n${header} {`)
+  if (start < 0 || text.indexOf(`\n${header} {`, start + 1) >= 0) throw new Error(`expected exactly one "${header}" block in schema.prisma`)
+  const end = text.indexOf('\n}', start) + 1
+  return text.slice(0, start) + edit(text.slice(start, end), from, to) + text.slice(end)
+}
+
+function removeBlock (text: string, header: string) {
+  const start = text.indexOf(`\n${header} {`)
+  if (start < 0) throw new Error(`no "${header}" block in schema.prisma`)
+  return text.slice(0, start) + text.slice(text.indexOf('\n}', start) + 2)
 }
 
 describe('migrations match schema.prisma', () => {
@@ -48,114 +62,114 @@ describe('the schema checker reports drift', () => {
   const cases: Array<{ name: string, mutate: (s: string) => string, expected: RegExp }> = [
     {
       name: 'a field added without a migration',
-      mutate: (s) => edit(s, /(model School \{\n[^\n]*\n)/, '$1  nickname String?\n'),
+      mutate: (s) => editIn(s, 'model School', '{\n', '{\n  nickname String?\n'),
       expected: /column "schools"\."nickname" \(School\.nickname\) is missing/,
     },
     {
       name: 'a field removed without a migration',
-      mutate: (s) => edit(s, /\n {2}phone +String\?\n/, '\n'),
+      mutate: (s) => editIn(s, 'model School', /\n {2}phone +String\?/, ''),
       expected: /column "schools"\."phone" exists in the database but not in model School/,
     },
     {
       name: 'a changed type',
-      mutate: (s) => edit(s, /grade +Int\n/, 'grade String\n'),
+      mutate: (s) => editIn(s, 'model Class', /grade +Int/, 'grade String'),
       expected: /column "classes"\."grade" \(Class\.grade\) has type integer, expected text/,
     },
     {
       name: 'a changed native type',
-      mutate: (s) => edit(s, /date +DateTime @db\.Date/, 'date DateTime'),
+      mutate: (s) => editIn(s, 'model Holiday', /date +DateTime @db\.Date/, 'date DateTime'),
       expected: /column "holidays"\."date" \(Holiday\.date\) has type date, expected timestamp\(3\) without time zone/,
     },
     {
       name: 'a changed nullability',
-      mutate: (s) => edit(s, /timezone +String\n/, 'timezone String?\n'),
+      mutate: (s) => editIn(s, 'model School', /timezone +String\n/, 'timezone String?\n'),
       expected: /column "schools"\."timezone" \(School\.timezone\) is NOT NULL, expected nullable/,
     },
     {
       name: 'a changed literal default',
-      mutate: (s) => edit(s, '@default(15)', '@default(20)'),
+      mutate: (s) => editIn(s, 'model School', '@default(15)', '@default(20)'),
       expected: /column "schools"\."late_threshold_minutes" .* \(= 15\), expected 20/,
     },
     {
       name: 'a changed list default',
-      mutate: (s) => edit(s, '@default([0])', '@default([0, 6])'),
+      mutate: (s) => editIn(s, 'model School', '@default([0])', '@default([0, 6])'),
       expected: /column "schools"\."weekend_days" .* \(= \[0\]\), expected \[0,6\]/,
     },
     {
       name: 'a removed now() default',
-      mutate: (s) => edit(s, /(model Holiday \{[^}]*createdAt DateTime) @default\(now\(\)\)/, '$1'),
+      mutate: (s) => editIn(s, 'model Holiday', /(createdAt +DateTime) @default\(now\(\)\)/, '$1'),
       expected: /column "holidays"\."created_at" .* has DEFAULT CURRENT_TIMESTAMP, expected no default/,
     },
     {
       name: 'an enum value added',
-      mutate: (s) => edit(s, '  GUARD\n', '  GUARD\n  AUDITOR\n'),
+      mutate: (s) => editIn(s, 'enum Role', '  GUARD\n', '  GUARD\n  AUDITOR\n'),
       expected: /enum "Role" has values .*, expected .*"AUDITOR"/,
     },
     {
       name: 'enum values reordered',
-      mutate: (s) => edit(s, '  male\n  female\n', '  female\n  male\n'),
+      mutate: (s) => editIn(s, 'enum Gender', '  male\n  female\n', '  female\n  male\n'),
       expected: /enum "Gender" has values \["male","female"\], expected \["female","male"\]/,
     },
     {
       name: 'a model added',
-      mutate: (s) => s + '\nmodel Device {\n  id String @id @default(uuid()) @db.Uuid\n  @@map("devices")\n}\n',
-      expected: /table "devices" \(model Device\) is missing/,
+      mutate: (s) => s + '\nmodel ZzDriftProbe {\n  id String @id @default(uuid()) @db.Uuid\n  @@map("zz_drift_probe")\n}\n',
+      expected: /table "zz_drift_probe" \(model ZzDriftProbe\) is missing/,
     },
     {
       name: 'a model removed',
-      mutate: (s) => edit(edit(s, /\n {2}audits +AuditLog\[\]/, ''), /model AuditLog \{[^}]*\}\n/, ''),
+      mutate: (s) => removeBlock(editIn(s, 'model School', /\n {2}audits +AuditLog\[\]/, ''), 'model AuditLog'),
       expected: /table "audit_logs" exists in the database but not in the schema/,
     },
     {
       name: 'an index added',
-      mutate: (s) => edit(s, '  @@map("holidays")', '  @@index([name])\n  @@map("holidays")'),
+      mutate: (s) => editIn(s, 'model Holiday', '  @@map("holidays")', '  @@index([name])\n  @@map("holidays")'),
       expected: /index "holidays_name_idx" on "holidays"\(name\) is missing/,
     },
     {
       name: 'an index removed',
-      mutate: (s) => edit(s, '  @@index([familyId])\n', ''),
+      mutate: (s) => editIn(s, 'model RefreshToken', '  @@index([familyId])\n', ''),
       expected: /index "refresh_tokens_family_id_idx" on "refresh_tokens"\(family_id\) exists in the database but not in the schema/,
     },
     {
       name: 'index columns reordered',
-      mutate: (s) => edit(s, '@@index([schoolId, lastName, firstName])', '@@index([schoolId, firstName, lastName], map: "students_school_id_last_name_first_name_idx")'),
+      mutate: (s) => editIn(s, 'model Student', '@@index([schoolId, lastName, firstName])', '@@index([schoolId, firstName, lastName], map: "students_school_id_last_name_first_name_idx")'),
       expected: /index "students_school_id_last_name_first_name_idx" on "students"\(school_id, first_name, last_name\) has columns \(school_id, last_name, first_name\)/,
     },
     {
       name: 'a unique constraint made a plain index',
-      mutate: (s) => edit(s, '@@unique([schoolId, date])', '@@index([schoolId, date], map: "holidays_school_id_date_key")'),
+      mutate: (s) => editIn(s, 'model Holiday', '@@unique([schoolId, date])', '@@index([schoolId, date], map: "holidays_school_id_date_key")'),
       expected: /index "holidays_school_id_date_key" .* is unique in the database/,
     },
     {
       name: 'a field-level @unique added',
-      mutate: (s) => edit(s, /(model School \{[^}]*\n {2}phone +String\?)/, '$1 @unique'),
+      mutate: (s) => editIn(s, 'model School', /(\n {2}phone +String\?)/, '$1 @unique'),
       expected: /unique index "schools_phone_key" on "schools"\(phone\) is missing/,
     },
     {
       name: 'a changed ON DELETE action',
-      mutate: (s) => edit(s, '@relation(fields: [userId], references: [id], onDelete: Cascade)', '@relation(fields: [userId], references: [id], onDelete: Restrict)'),
+      mutate: (s) => editIn(s, 'model RefreshToken', 'onDelete: Cascade', 'onDelete: Restrict'),
       expected: /foreign key "refresh_tokens_user_id_fkey" .* has ON DELETE Cascade, expected Restrict/,
     },
     {
       name: 'a relation added',
-      mutate: (s) => edit(
-        edit(s, /(model AuditLog \{[^}]*\n {2}school School\?[^\n]*\n)/, '$1  actor User? @relation(fields: [actorId], references: [id], onDelete: SetNull)\n'),
-        '  teacherClasses TeacherClass[]\n', '  teacherClasses TeacherClass[]\n  audits AuditLog[]\n'),
+      mutate: (s) => editIn(
+        editIn(s, 'model AuditLog', /(\n {2}school +School\?[^\n]*)/, '$1\n  actor User? @relation(fields: [actorId], references: [id], onDelete: SetNull)'),
+        'model User', /(\n {2}teacherClasses +TeacherClass\[\])/, '$1\n  audits AuditLog[]'),
       expected: /foreign key "audit_logs_actor_id_fkey" "audit_logs"\(actor_id\) -> "users"\(id\) is missing/,
     },
     {
       name: 'a relation removed',
-      mutate: (s) => edit(edit(s, /\n {2}school School\? @relation\(fields: \[schoolId\], references: \[id\], onDelete: Cascade\)/, ''), /\n {2}audits +AuditLog\[\]/, ''),
+      mutate: (s) => editIn(editIn(s, 'model AuditLog', /\n {2}school +School\?[^\n]*/, ''), 'model School', /\n {2}audits +AuditLog\[\]/, ''),
       expected: /foreign key "audit_logs_school_id_fkey" on "audit_logs"\(school_id\) exists in the database but not in the schema/,
     },
     {
       name: 'a changed primary key',
-      mutate: (s) => edit(s, '@@id([teacherId, classId])', '@@id([classId, teacherId], map: "teacher_classes_pkey")'),
+      mutate: (s) => editIn(s, 'model TeacherClass', '@@id([teacherId, classId])', '@@id([classId, teacherId], map: "teacher_classes_pkey")'),
       expected: /table "teacher_classes" has primary key \["teacher_id","class_id"\], expected \["class_id","teacher_id"\]/,
     },
     {
       name: 'a changed @updatedAt',
-      mutate: (s) => edit(s, /(model Class \{[^}]*updatedAt DateTime) @updatedAt/, '$1 @default(now())'),
+      mutate: (s) => editIn(s, 'model Class', /(updatedAt +DateTime) @updatedAt/, '$1 @default(now())'),
       expected: /column "classes"\."updated_at" .* has no default, expected DEFAULT CURRENT_TIMESTAMP/,
     },
   ]

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { asArray, isRecord, zBool, zInt, zStr } from './isapi.decode.js'
-import { clampPageSize, collect, scanPages, searchStatusSchema, type SearchPage } from './isapi.paging.js'
+import { isRecord, zBool, zInt, zStr } from './isapi.decode.js'
+import { clampPageSize, collect, scanPages, searchPageSchema } from './isapi.paging.js'
 import { jsonBody, localError, type IsapiRequester, type IsapiTimeouts } from './isapi.request.js'
 import { formatDeviceDateTime, parseDeviceDateTime } from './isapi.time.js'
 
@@ -63,22 +63,9 @@ export const acsEventSchema = eventFieldsSchema.transform((e) => normalise(e, 's
 
 export const bySerialNo = (a: IsapiAccessEvent, b: IsapiAccessEvent) => (a.serialNo ?? -1) - (b.serialNo ?? -1)
 
-export const acsEventSearchSchema = z.object({
-  AcsEvent: z.object({
-    searchID: zStr.optional(),
-    responseStatusStrg: searchStatusSchema,
-    numOfMatches: zInt,
-    totalMatches: zInt,
-    InfoList: z.unknown().optional(),
-  }),
-}).transform(({ AcsEvent: s }): SearchPage<IsapiAccessEvent> => ({
-  searchId: s.searchID ?? '',
-  status: s.responseStatusStrg,
-  numOfMatches: s.numOfMatches,
-  totalMatches: s.totalMatches,
-  // Devices do not return events in order, whatever timeReverseOrder says.
-  items: asArray(s.InfoList).map((e) => acsEventSchema.parse(e)).sort(bySerialNo),
-}))
+// Devices do not return events in order, whatever timeReverseOrder says.
+export const acsEventSearchSchema = searchPageSchema('AcsEvent', 'InfoList', acsEventSchema)
+  .transform((page) => ({ ...page, items: [...page.items].sort(bySerialNo) }))
 
 /** The JSON part of an httpHosts push (`event_log`) or a plain-JSON push. */
 export const pushEventSchema = z.object({

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { asArray, zInt, zStr } from './isapi.decode.js'
-import { MAX_PAGE_SIZE, chunk, clampPageSize, collect, scanPages, searchStatusSchema, type SearchPage } from './isapi.paging.js'
+import { zStr } from './isapi.decode.js'
+import { MAX_PAGE_SIZE, chunk, clampPageSize, collect, scanPages, searchPageSchema } from './isapi.paging.js'
 import { jsonBody, localError, type IsapiCall, type IsapiRequester, type IsapiTimeouts, type RequestBody } from './isapi.request.js'
 import { employeeNoSchema } from './isapi.users.js'
 
@@ -32,19 +32,7 @@ const faceMatchSchema = z.object({ FPID: zStr, faceURL: zStr.optional(), modelDa
   .transform((m) => ({ employeeNo: m.FPID, faceURL: m.faceURL || null, modelData: m.modelData ?? null }))
 export type IsapiFace = z.output<typeof faceMatchSchema>
 
-export const faceSearchSchema = z.object({
-  searchID: zStr.optional(),
-  responseStatusStrg: searchStatusSchema,
-  numOfMatches: zInt,
-  totalMatches: zInt,
-  MatchList: z.unknown().optional(),
-}).transform((s): SearchPage<IsapiFace> => ({
-  searchId: s.searchID ?? '',
-  status: s.responseStatusStrg,
-  numOfMatches: s.numOfMatches,
-  totalMatches: s.totalMatches,
-  items: asArray(s.MatchList).map((m) => faceMatchSchema.parse(m)),
-}))
+export const faceSearchSchema = searchPageSchema(undefined, 'MatchList', faceMatchSchema)
 
 /** The path (and query) of a device faceURL: the host it names may be unreachable; `@WEB…` stays. */
 export function faceUrlPath (faceURL: string) {

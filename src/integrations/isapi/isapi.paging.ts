@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { asArray, zInt, zStr } from './isapi.decode.js'
 import { IsapiError } from './isapi.errors.js'
 
 /** Hikvision search pages hold at most 30 records whatever maxResults asks for. */
@@ -16,6 +17,23 @@ export interface SearchPage<T> {
   numOfMatches: number
   totalMatches: number
   items: T[]
+}
+
+/**
+ * A search answer: `{ Root: { searchID, responseStatusStrg, numOfMatches, totalMatches, List? } }`
+ * (flat when `root` is undefined, as FDSearch answers). The list is absent on NO MATCH.
+ */
+export function searchPageSchema<T> (root: string | undefined, listKey: string, item: z.ZodType<T>) {
+  return z.record(z.string(), z.unknown())
+    .transform((d) => (root ? d[root] : d))
+    .pipe(z.looseObject({ searchID: zStr.optional(), responseStatusStrg: searchStatusSchema, numOfMatches: zInt, totalMatches: zInt }))
+    .transform((p): SearchPage<T> => ({
+      searchId: p.searchID ?? '',
+      status: p.responseStatusStrg,
+      numOfMatches: p.numOfMatches,
+      totalMatches: p.totalMatches,
+      items: asArray(p[listKey] as unknown).map((v) => item.parse(v)),
+    }))
 }
 
 export const clampPageSize = (n: number | undefined) => Math.max(1, Math.min(MAX_PAGE_SIZE, Math.trunc(n ?? MAX_PAGE_SIZE)))

@@ -11,11 +11,11 @@ export function createKeyedSerialLimiter (): IsapiLimiter {
     run<T> (key: string, task: () => Promise<T>) {
       const previous = tails.get(key) ?? Promise.resolve()
       const result = previous.then(task)
-      const tail = result.then(() => undefined, () => undefined)
-      tails.set(key, tail)
-      void tail.then(() => {
+      const settled = result.then(() => undefined, () => undefined)
+      const tail: Promise<void> = settled.then(() => {
         if (tails.get(key) === tail) tails.delete(key)
       })
+      tails.set(key, tail)
       return result
     },
   }

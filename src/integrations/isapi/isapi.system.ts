@@ -43,8 +43,8 @@ export const deviceStatusSchema = z.object({
     MemoryList: z.object({ Memory: z.unknown() }).optional(),
   }),
 }).transform(({ DeviceStatus: s }) => {
-  const cpu = asArray(s.CPUList?.CPU as Record<string, unknown> | undefined)[0]
-  const mem = asArray(s.MemoryList?.Memory as Record<string, unknown> | undefined)[0]
+  const cpu = asArray<Record<string, unknown>>(s.CPUList?.CPU as Record<string, unknown> | undefined)[0]
+  const mem = asArray<Record<string, unknown>>(s.MemoryList?.Memory as Record<string, unknown> | undefined)[0]
   const num = (v: unknown) => numberish.parse(v)
   return {
     currentDeviceTime: s.currentDeviceTime ?? null,
@@ -117,6 +117,14 @@ export type IsapiNetworkInterface = z.output<typeof networkInterfaceSchema>
 export const networkInterfacesSchema = z.object({ NetworkInterfaceList: z.object({ NetworkInterface: z.unknown() }) })
   .transform(({ NetworkInterfaceList: l }) => asArray(l.NetworkInterface).map((n) => networkInterfaceSchema.parse(n)))
 
+const optList = z.unknown().transform((v) => {
+  const raw = v && typeof v === 'object' ? (v as Record<string, unknown>)['@opt'] : undefined
+  return typeof raw === 'string' ? raw.split(',').map((x) => x.trim()).filter(Boolean) : []
+})
+
+export const timeCapabilitiesSchema = z.object({ Time: z.object({ timeMode: optList, timeType: optList }) })
+  .transform(({ Time: c }) => ({ timeModes: c.timeMode, timeTypes: c.timeType }))
+
 export interface SetTimeInput {
   timeMode: 'manual' | 'NTP'
   /** Standard-time offset of the device's zone, minutes east of UTC (+300 for UTC+05:00). */
@@ -141,6 +149,7 @@ export function createSystemOps (r: IsapiRequester, t: IsapiTimeouts, now: () =>
     getDeviceInfo: () => r.doc(get('deviceInfo', '/ISAPI/System/deviceInfo'), deviceInfoSchema),
     getStatus: () => r.doc(get('status', '/ISAPI/System/status'), deviceStatusSchema),
     getTime: () => r.doc(get('timeGet', '/ISAPI/System/time'), deviceTimeSchema),
+    getTimeCapabilities: () => r.doc(get('timeCapabilities', '/ISAPI/System/time/capabilities'), timeCapabilitiesSchema),
     /** localTime is computed when the request actually leaves (after queueing), not when it was asked for. */
     async setTime (input: SetTimeInput) {
       if (!Number.isInteger(input.utcOffsetMinutes) || Math.abs(input.utcOffsetMinutes) > 14 * 60) {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { asArray, zBool, zInt, zStr } from './isapi.decode.js'
+import { zBool, zInt, zStr } from './isapi.decode.js'
 import { isIsapiError } from './isapi.errors.js'
-import { MAX_PAGE_SIZE, chunk, clampPageSize, collect, scanPages, searchStatusSchema, type SearchPage } from './isapi.paging.js'
+import { MAX_PAGE_SIZE, chunk, clampPageSize, collect, scanPages, searchPageSchema } from './isapi.paging.js'
 import { jsonBody, localError, type IsapiRequester, type IsapiTimeouts } from './isapi.request.js'
 import { LOCAL_DATE_TIME } from './isapi.time.js'
 
@@ -14,7 +14,7 @@ export const readGender = (v: unknown): IsapiGender | null => {
   return g === 'male' || g === 'female' ? g : null
 }
 
-export const employeeNoSchema = z.string().min(1).max(32).refine((s) => s.trim() === s && !/[\u0000-\u001f]/.test(s), 'employeeNo must have no surrounding spaces or control characters')
+export const employeeNoSchema = z.string().min(1).max(32).refine((s) => s.trim() === s && ![...s].some((c) => c.charCodeAt(0) < 0x20), 'employeeNo must have no surrounding spaces or control characters')
 
 const localTime = z.string().regex(LOCAL_DATE_TIME, 'expected YYYY-MM-DDTHH:mm:ss (local, no offset)')
   .refine((s) => Number(s.slice(0, 4)) >= 2000 && Number(s.slice(0, 4)) <= 2037, 'terminals accept years 2000..2037')
@@ -78,21 +78,7 @@ const userSchema = z.object({
 }))
 export type IsapiUser = z.output<typeof userSchema>
 
-export const userSearchSchema = z.object({
-  UserInfoSearch: z.object({
-    searchID: zStr.optional(),
-    responseStatusStrg: searchStatusSchema,
-    numOfMatches: zInt,
-    totalMatches: zInt,
-    UserInfo: z.unknown().optional(),
-  }),
-}).transform(({ UserInfoSearch: s }): SearchPage<IsapiUser> => ({
-  searchId: s.searchID ?? '',
-  status: s.responseStatusStrg,
-  numOfMatches: s.numOfMatches,
-  totalMatches: s.totalMatches,
-  items: asArray(s.UserInfo).map((u) => userSchema.parse(u)),
-}))
+export const userSearchSchema = searchPageSchema('UserInfoSearch', 'UserInfo', userSchema)
 
 export const userCountSchema = z.object({
   UserInfoCount: z.object({ userNumber: zInt, bindFaceUserNumber: zInt.optional() }),

@@ -364,6 +364,14 @@ describe('GET /uploads/student-faces/:file (signed links for terminals)', () => 
     expect(res.rawPayload).toEqual(stored)
   })
 
+  it('builds the same links from a base URL with a trailing slash', async () => {
+    const slashed = createMediaSigner({ secret: MEDIA_SECRET, publicBaseUrl: `${PUBLIC_BASE_URL}/` })
+    const now = Date.now()
+    const link = slashed.signedUrl(url, 600, now)
+    expect(link).toBe(signer.signedUrl(url, 600, now))
+    expect((await inject(link)).statusCode).toBe(200)
+  })
+
   it('is not public: the bare URL is refused', async () => {
     const res = await app.inject({ method: 'GET', url })
     expect(res.statusCode).toBe(400)

@@ -581,7 +581,7 @@ describe('PATCH /schools/:schoolId/students/:studentId', () => {
   ])('answers 400 naming %s for %j and changes nothing', async (field, payload) => {
     const student = await created(a)
     expectValidation(await patch(a.school.id, student.id, payload), field)
-    expectStudent(await app.inject({ method: 'GET', url: studentUrl(a.school.id, student.id), headers: a.operator }))
+    expect(expectStudent(await app.inject({ method: 'GET', url: studentUrl(a.school.id, student.id), headers: a.operator }))).toEqual(student)
     expect(await auditRows(student.id)).toHaveLength(1)
   })
 

@@ -1,0 +1,23 @@
+/** The ISAPI client: the only module that speaks to Hikvision terminals. */
+export { createIsapiClient, createIsapiDispatchers, deviceKeyOf, ISAPI_CLIENT_DEFAULTS } from './isapi.client.js'
+export type { IsapiClient, IsapiClientOptions } from './isapi.client.js'
+export { IsapiError, isIsapiError, ISAPI_ERROR_CODES } from './isapi.errors.js'
+export type { IsapiErrorCode } from './isapi.errors.js'
+export { registerIsapiMetrics } from './isapi.metrics.js'
+export type { IsapiMetrics } from './isapi.metrics.js'
+export { createIsapiDeviceRegistry, createKeyedSerialLimiter, sharedIsapiRegistry } from './isapi.registry.js'
+export type { IsapiDeviceRegistry, IsapiLimiter } from './isapi.registry.js'
+export { DEFAULT_ISAPI_TIMEOUTS } from './isapi.request.js'
+export type { IsapiTimeouts } from './isapi.request.js'
+export type { IsapiLogger } from './isapi.transport.js'
+export type { IsapiDeviceInfo, IsapiDeviceStatus, IsapiDeviceTime, IsapiNetworkInterface, IsapiNtpServer, NtpServerInput, SetTimeInput } from './isapi.system.js'
+export type { HttpHostChanges, IsapiHttpHost } from './isapi.httphosts.js'
+export type { IsapiCapabilities } from './isapi.capabilities.js'
+export type { IsapiGender, IsapiUser, IsapiUserInput, UserSearchOptions } from './isapi.users.js'
+export type { FaceSource, IsapiFace } from './isapi.faces.js'
+export { pushEventSchema } from './isapi.events.js'
+export type { EventFilter, IsapiAccessEvent, IsapiPushEvent } from './isapi.events.js'
+export type { SearchPage, SearchStatus } from './isapi.paging.js'
+export {
+  formatDeviceDateTime, formatLocalDateTime, formatPosixTimeZone, formatUtcOffset, parseDeviceDateTime, parsePosixTimeZone, utcOffsetMinutesOf,
+} from './isapi.time.js'

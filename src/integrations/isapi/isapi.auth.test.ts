@@ -1,0 +1,139 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import type { IsapiError } from './isapi.errors.js'
+import { createIsapiDeviceRegistry } from './isapi.registry.js'
+import { startFakeDevice, userCheckXml, xml, type FakeDevice } from './test/fake-device.js'
+import { DEVICE_INFO_XML, clientFactory } from './test/helpers.js'
+
+const f = clientFactory()
+const devices: FakeDevice[] = []
+const fake = async (o: Parameters<typeof startFakeDevice>[0]) => {
+  const d = await startFakeDevice(o)
+  devices.push(d)
+  return d
+}
+afterEach(async () => { await Promise.all(devices.splice(0).map((d) => d.close())) })
+afterAll(() => f.close())
+
+const deviceInfo = () => xml(DEVICE_INFO_XML)
+const captureError = async (p: Promise<unknown>) => {
+  try {
+    await p
+  } catch (err) {
+    return err as IsapiError
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('ISAPI Digest against a fake terminal', () => {
+  it('reuses the cached nonce with an increasing nc and sends the query string in uri', async () => {
+    const dev = await fake({ route: () => xml(DEVICE_INFO_XML) })
+    const client = f.make(dev.url)
+    await client.getDeviceInfo()
+    await client.getCapabilities().catch(() => undefined)
+    const authed = dev.requests.filter((r) => r.authorization)
+    expect(authed[0].authorization).toMatch(/nc=00000001/)
+    expect(authed[1].authorization).toMatch(/nc=00000002/)
+    expect(authed[2].authorization).toContain('uri="/ISAPI/AccessControl/capabilities?format=json"')
+    expect(dev.requests.filter((r) => r.outcome === 'challenge')).toHaveLength(1)
+  })
+
+  it('a 401 without challenge after a cached nonce (stale) re-challenges once, then succeeds', async () => {
+    const dev = await fake({ nonceDiesOnUse: 2, route: deviceInfo })
+    const client = f.make(dev.url)
+    await client.getDeviceInfo()
+    const info = await client.getDeviceInfo()
+    expect(info.serialNumber).toBe('DS-K1T673DX-BR20260305V031800ENAA8066966')
+    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok', 'stale', 'challenge', 'ok'])
+  })
+
+  it('a stale 401 that carries a new challenge is answered with that challenge, no probe', async () => {
+    const dev = await fake({ nonceDiesOnUse: 2, staleWithChallenge: true, route: deviceInfo })
+    const client = f.make(dev.url)
+    await client.getDeviceInfo()
+    await client.getDeviceInfo()
+    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok', 'stale', 'ok'])
+  })
+
+  it('never sends a write body unauthenticated: the fresh-challenge probe is a GET deviceInfo', async () => {
+    const dev = await fake({ route: () => ({ status: 200, body: '{"statusCode":1,"statusString":"OK","subStatusCode":"ok"}' }) })
+    const client = f.make(dev.url)
+    await client.createUser({ employeeNo: '7', name: 'A', valid: { beginTime: '2024-09-01T00:00:00', endTime: '2030-01-01T00:00:00' } })
+    const unauth = dev.requests.filter((r) => !r.authorization)
+    expect(unauth).toEqual([expect.objectContaining({ method: 'GET', url: '/ISAPI/System/deviceInfo', body: Buffer.alloc(0) })])
+    expect(dev.requests.at(-1)).toMatchObject({ method: 'POST', url: '/ISAPI/AccessControl/UserInfo/Record?format=json', outcome: 'ok' })
+  })
+
+  it('a wrong password costs exactly one failed login per operation and fails DEVICE_AUTH_FAILED', async () => {
+    const dev = await fake({ password: 'other', route: deviceInfo })
+    const client = f.make(dev.url, { authFailureCooldownMs: 0 })
+    const first = await captureError(client.getDeviceInfo())
+    expect(first).toMatchObject({ code: 'DEVICE_AUTH_FAILED', retryLoginTime: 4 })
+    expect(dev.authAttempts).toBe(1)
+    const second = await captureError(client.createUser({ employeeNo: '1', name: 'x', valid: { beginTime: '2024-01-01T00:00:00', endTime: '2030-01-01T00:00:00' } }))
+    expect(second.code).toBe('DEVICE_AUTH_FAILED')
+    expect(dev.authAttempts).toBe(2)
+    expect(dev.failedLogins).toBe(2)
+    expect(dev.requests.filter((r) => !r.authorization).every((r) => r.body.length === 0)).toBe(true)
+  })
+
+  it('after a rejected login, later calls with the same credentials are refused locally during the cool-down', async () => {
+    const dev = await fake({ password: 'other', route: deviceInfo })
+    const registry = createIsapiDeviceRegistry()
+    const client = f.make(dev.url, { registry })
+    await captureError(client.getDeviceInfo())
+    const again = await captureError(f.make(dev.url, { registry }).getCapabilities())
+    expect(again).toMatchObject({ code: 'DEVICE_AUTH_FAILED', local: true })
+    expect(dev.authAttempts).toBe(1)
+    const corrected = f.make(dev.url, { registry, password: 'other' })
+    expect((await corrected.getDeviceInfo()).model).toBe('DS-K1T673DX-BR')
+  })
+
+  it('a password changed on the device while a nonce is cached fails after that one attempt when the device counts it', async () => {
+    const dev = await fake({ route: deviceInfo })
+    const client = f.make(dev.url, { authFailureCooldownMs: 0 })
+    await client.getDeviceInfo()
+    dev.setPassword('changed')
+    const err = await captureError(client.getDeviceInfo())
+    expect(err.code).toBe('DEVICE_AUTH_FAILED')
+    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok', 'rejected'])
+  })
+
+  it('a locked userCheck fails DEVICE_LOCKED with unlockAt, and later calls are refused without contacting the device', async () => {
+    const now = Date.UTC(2026, 3, 17, 12, 0, 0)
+    const locked = userCheckXml('<lockStatus>lock</lockStatus>\n<unlockTime>1800</unlockTime>\n<retryLoginTime>0</retryLoginTime>\n')
+    const dev = await fake({ password: 'other', failedLoginBody: () => locked, route: deviceInfo })
+    const client = f.make(dev.url, { now: () => now })
+    const err = await captureError(client.getDeviceInfo())
+    expect(err.code).toBe('DEVICE_LOCKED')
+    expect(err.unlockAt?.toISOString()).toBe('2026-04-17T12:30:00.000Z')
+    const count = dev.requests.length
+    expect(await captureError(client.getDeviceInfo())).toMatchObject({ code: 'DEVICE_LOCKED', local: true })
+    expect(dev.requests.length).toBe(count)
+  })
+
+  it('a locked probe answer stops before any login attempt', async () => {
+    const locked = await fake({
+      requireAuth: false,
+      route: () => ({ status: 401, body: userCheckXml('<lockStatus>lock</lockStatus><unlockTime>600</unlockTime>') }),
+    })
+    const err = await captureError(f.make(locked.url).getDeviceInfo())
+    expect(err.code).toBe('DEVICE_LOCKED')
+    expect(locked.authAttempts).toBe(0)
+    expect(locked.requests).toHaveLength(1)
+  })
+
+  it('Basic is used only when configured, and a 401 to it is final', async () => {
+    const dev = await fake({ requireAuth: false, route: (req) => (req.headers.authorization === `Basic ${Buffer.from('admin:Secret123').toString('base64')}` ? deviceInfo() : { status: 401, body: userCheckXml() }) })
+    expect((await f.make(dev.url, { authMode: 'basic' }).getDeviceInfo()).shortSerial).toBe('AA8066966')
+    const err = await captureError(f.make(dev.url, { authMode: 'basic', password: 'bad' }).getDeviceInfo())
+    expect(err.code).toBe('DEVICE_AUTH_FAILED')
+    expect(dev.requests.map((r) => r.authorization?.split(' ')[0])).toEqual(['Basic', 'Basic'])
+  })
+
+  it('a device that offers no Digest challenge is an auth failure without any login attempt', async () => {
+    const dev = await fake({ requireAuth: false, route: () => ({ status: 401, body: '', headers: { 'www-authenticate': 'Basic realm="x"' } }) })
+    const err = await captureError(f.make(dev.url).getDeviceInfo())
+    expect(err.code).toBe('DEVICE_AUTH_FAILED')
+    expect(dev.authAttempts).toBe(0)
+  })
+})

@@ -1,0 +1,151 @@
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { DigestAuth } from './digest-auth.js'
+import type { Faults } from './faults.js'
+import { busyReply, userCheckReply, xmlStatus } from './responses.js'
+import type { Reply } from './responses.js'
+import type { Dispatch } from './router.js'
+import { createSerialQueue } from './serial-queue.js'
+import type { IsapiRequest, SimContext } from './sim-context.js'
+import type { RequestLogEntry } from './sim-state.js'
+import { deviceNow } from './sim-state.js'
+
+export type ControlHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>
+
+export interface DeviceServerDeps {
+  ctx: SimContext
+  auth: DigestAuth
+  faults: Faults
+  dispatch: Dispatch
+  control: ControlHandler
+}
+
+const MAX_BODY = 8 * 1024 * 1024
+
+export function readBody (req: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY) {
+        req.socket.destroy()
+        resolve(undefined)
+      } else chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', () => resolve(undefined))
+    req.on('close', () => resolve(undefined))
+  })
+}
+
+function toIsapiRequest (req: IncomingMessage, body: Buffer): IsapiRequest {
+  const url = req.url ?? '/'
+  const parsed = new URL(url, 'http://terminal')
+  let path = parsed.pathname
+  try {
+    path = decodeURIComponent(path)
+  } catch {}
+  return {
+    method: req.method ?? 'GET',
+    url,
+    path,
+    query: parsed.searchParams,
+    isJson: parsed.searchParams.get('format') === 'json',
+    headers: req.headers,
+    body,
+    remoteAddress: req.socket.remoteAddress ?? '',
+  }
+}
+
+/** Header order of the DS-K1T673 captures; Node appends Connection/Keep-Alive itself. */
+function writeReply (res: ServerResponse, reply: Reply, isJson: boolean, dateMs: number): Promise<void> {
+  const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body
+  const contentType = reply.contentType ?? (reply.kind === 'json' || isJson ? 'application/json' : 'application/xml')
+  res.sendDate = false
+  res.setHeader('Date', new Date(dateMs).toUTCString())
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.setHeader('X-Frame-Options', 'SAMEORIGIN')
+  res.setHeader('X-XSS-Protection', '1; mode=block')
+  res.setHeader('Content-Length', body.length)
+  for (const [k, v] of reply.headers ?? []) res.setHeader(k, v)
+  res.setHeader('Content-Type', contentType)
+  res.writeHead(reply.status)
+  return new Promise((resolve) => {
+    res.once('close', resolve)
+    res.end(body, () => resolve())
+  })
+}
+
+/**
+ * node:http (not Fastify) so the simulator controls raw bytes, resets and
+ * hangs. Device requests (/ISAPI, /LOCALS, anything but /_sim) are handled
+ * strictly one at a time like the single-threaded terminal.
+ */
+export function createDeviceServer (deps: DeviceServerDeps): Server {
+  const { ctx, auth, faults, dispatch } = deps
+  const queue = createSerialQueue()
+  let pending = 0
+  let active = 0
+
+  function log (req: IsapiRequest, status: number, outcome: RequestLogEntry['outcome']) {
+    const { requests } = ctx.state
+    requests.push({ at: new Date(ctx.now()).toISOString(), method: req.method, path: req.url, status, outcome })
+    if (requests.length > ctx.config.requestLogLimit) requests.splice(0, requests.length - ctx.config.requestLogLimit)
+  }
+
+  async function answer (res: ServerResponse, req: IsapiRequest, reply: Reply) {
+    await writeReply(res, reply, req.isJson, deviceNow(ctx.state, ctx.now))
+    log(req, reply.status, 'answered')
+  }
+
+  async function handleDevice (raw: IncomingMessage, res: ServerResponse, req: IsapiRequest, signal: AbortSignal) {
+    if (!(await faults.waitWhileHung(signal))) return log(req, 0, 'dropped')
+    if (faults.takeReset()) {
+      raw.socket.destroy()
+      return log(req, 0, 'reset')
+    }
+    if (faults.takeBusy()) return answer(res, req, busyReply(req.path, req.isJson))
+    await faults.applyLatency(req.path, signal)
+    if (signal.aborted) return log(req, 0, 'dropped')
+    const result = auth.check(req.method, req.url, raw.headers.authorization)
+    if (result.outcome === 'challenge') return answer(res, req, userCheckReply(result.check, req.isJson, result.header))
+    if (result.outcome === 'rejected') return answer(res, req, userCheckReply(result.check, req.isJson))
+    let reply: Reply
+    try {
+      reply = await dispatch(req, ctx)
+    } catch {
+      reply = xmlStatus(500, req.path, 3, 'deviceError')
+    }
+    if (signal.aborted) return log(req, 0, 'dropped')
+    return answer(res, req, reply)
+  }
+
+  async function onDeviceRequest (raw: IncomingMessage, res: ServerResponse) {
+    pending += 1
+    ctx.state.maxPendingRequests = Math.max(ctx.state.maxPendingRequests, pending)
+    const abort = new AbortController()
+    res.on('close', () => { if (!res.writableFinished) abort.abort() })
+    const body = await readBody(raw)
+    await queue(async () => {
+      active += 1
+      ctx.state.maxConcurrentRequests = Math.max(ctx.state.maxConcurrentRequests, active)
+      try {
+        const req = toIsapiRequest(raw, body ?? Buffer.alloc(0))
+        if (body === undefined || abort.signal.aborted) return log(req, 0, 'dropped')
+        await handleDevice(raw, res, req, abort.signal)
+      } finally {
+        active -= 1
+      }
+    }).finally(() => { pending -= 1 })
+  }
+
+  const server = createServer((raw, res) => {
+    const handle = raw.url?.startsWith('/_sim/')
+      ? readBody(raw).then((body) => (body ? deps.control(raw, res, body) : undefined))
+      : onDeviceRequest(raw, res)
+    handle.catch(() => res.destroy())
+  })
+  server.keepAliveTimeout = 5000
+  return server
+}
