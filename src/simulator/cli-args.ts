@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util'
+
+export interface SimulatorCliArgs {
+  devices: number
+  basePort: number
+  host: string
+  username?: string
+  password?: string
+  latencyMs?: number
+  latencyUserMs?: number
+  latencyFaceMs?: number
+  faultsFile?: string
+  supportsSetUp: boolean
+  help: boolean
+}
+
+export const USAGE = `Usage: npm run simulator -- [options]
+
+  --devices N          number of terminals (default 1)
+  --base-port P        first port; terminal i listens on P+i (default 0 = any free port)
+  --host H             listen address (default 127.0.0.1)
+  --username U         digest username (default admin)
+  --password PW        digest password (default Sim12345)
+  --latency MS         extra delay on every ISAPI request
+  --latency-user MS    extra delay on UserInfo requests
+  --latency-face MS    extra delay on FDLib requests
+  --faults FILE        JSON fault spec applied at start-up (same shape as POST /_sim/faults)
+  --no-setup           behave like firmware without UserInfo/SetUp
+  --help               this text`
+
+function intArg (name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got "${value}"`)
+  return Number(value)
+}
+
+export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      devices: { type: 'string' },
+      'base-port': { type: 'string' },
+      host: { type: 'string' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      latency: { type: 'string' },
+      'latency-user': { type: 'string' },
+      'latency-face': { type: 'string' },
+      faults: { type: 'string' },
+      'no-setup': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  })
+  const devices = intArg('devices', values.devices, 1, 1000) ?? 1
+  const basePort = intArg('base-port', values['base-port'], 0, 65535) ?? 0
+  if (basePort !== 0 && basePort + devices - 1 > 65535) throw new Error('--base-port + --devices exceeds port 65535')
+  return {
+    devices,
+    basePort,
+    host: values.host ?? '127.0.0.1',
+    username: values.username,
+    password: values.password,
+    latencyMs: intArg('latency', values.latency, 0, 600_000),
+    latencyUserMs: intArg('latency-user', values['latency-user'], 0, 600_000),
+    latencyFaceMs: intArg('latency-face', values['latency-face'], 0, 600_000),
+    faultsFile: values.faults,
+    supportsSetUp: values['no-setup'] !== true,
+    help: values.help === true,
+  }
+}
