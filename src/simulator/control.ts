@@ -37,7 +37,7 @@ export function createControlOps ({ ctx, faults, notifier, auth }: ControlDeps) 
       time: { timeMode: s.time.timeMode, timeZone: s.time.timeZone, localTime: deviceLocalTime(s, ctx.now), ntpServers: s.time.ntpServers },
       ...auth.snapshot(),
       maxConcurrentRequests: s.maxConcurrentRequests,
-      maxPendingRequests: s.maxPendingRequests,
+      maxProcessingRequests: s.maxProcessingRequests,
       faults: faults.snapshot(),
       requests: s.requests,
       pushes: s.pushes,

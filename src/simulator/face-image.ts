@@ -39,8 +39,9 @@ async function download (url: string, ctx: SimContext): Promise<Buffer | undefin
   }
   // The simulator must never reach outside the machine; a real LAN terminal could not reach the internet either.
   if (target.protocol !== 'http:' || !isLoopbackHost(target.hostname)) return undefined
-  if (target.origin === ctx.selfOrigin() && target.pathname.startsWith('/LOCALS/')) {
-    return ctx.state.pictures.get(decodeURIComponent(target.pathname))
+  // The device reads its own files directly; over HTTP it would wait on itself (one request at a time).
+  if (Number(target.port || 80) === Number(new URL(ctx.selfOrigin()).port)) {
+    return target.pathname.startsWith('/LOCALS/') ? ctx.state.pictures.get(decodeURIComponent(target.pathname)) : undefined
   }
   try {
     const res = await fetch(target, { redirect: 'manual', signal: AbortSignal.timeout(ctx.config.faceDownloadTimeoutMs) })

@@ -71,7 +71,8 @@ export function createFaults (initial: FaultSpec = {}) {
 
   /** Resolves when the hang ends; false when the client went away first. */
   async function waitWhileHung (signal: AbortSignal): Promise<boolean> {
-    while (hungUntil !== undefined && !signal.aborted) {
+    const hung = () => hungUntil !== undefined
+    while (hung() && !signal.aborted) {
       await new Promise<void>((resolve) => {
         const wake = () => { waiters.delete(wake); signal.removeEventListener('abort', wake); resolve() }
         waiters.add(wake)

@@ -48,7 +48,9 @@ export function createNotifier (ctx: SimContext) {
     return queue(async () => {
       const results: PushLogEntry[] = []
       for (const slot of ctx.state.httpHosts.filter(configured)) results.push(await deliver(slot, build, meta))
-      ctx.state.pushes.push(...results)
+      const log = ctx.state.pushes
+      log.push(...results)
+      if (log.length > ctx.config.requestLogLimit) log.splice(0, log.length - ctx.config.requestLogLimit)
       return results
     })
   }

@@ -23,7 +23,7 @@ export function buildEventLogRequest (target: PushTarget, payload: unknown, pict
   if (picture) {
     chunks.push(
       Buffer.from(`\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="Picture"; filename="Picture.jpg"\r\nContent-Type: image/jpeg\r\nContent-Length: ${picture.length}\r\nContent-ID: pictureImage\r\n\r\n`),
-      picture,
+      picture
     )
   }
   chunks.push(Buffer.from(`\r\n--${BOUNDARY}--\r\n`))

@@ -60,6 +60,7 @@ function toIsapiRequest (req: IncomingMessage, body: Buffer): IsapiRequest {
 
 /** Header order of the DS-K1T673 captures; Node appends Connection/Keep-Alive itself. */
 function writeReply (res: ServerResponse, reply: Reply, isJson: boolean, dateMs: number): Promise<void> {
+  if (res.destroyed) return Promise.resolve()
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body
   const contentType = reply.contentType ?? (reply.kind === 'json' || isJson ? 'application/json' : 'application/xml')
   res.sendDate = false
@@ -85,8 +86,8 @@ function writeReply (res: ServerResponse, reply: Reply, isJson: boolean, dateMs:
 export function createDeviceServer (deps: DeviceServerDeps): Server {
   const { ctx, auth, faults, dispatch } = deps
   const queue = createSerialQueue()
-  let pending = 0
-  let active = 0
+  let inFlight = 0
+  let processing = 0
 
   function log (req: IsapiRequest, status: number, outcome: RequestLogEntry['outcome']) {
     const { requests } = ctx.state
@@ -121,23 +122,35 @@ export function createDeviceServer (deps: DeviceServerDeps): Server {
     return answer(res, req, reply)
   }
 
+  /** Client-side concurrency: requests in flight (arrived, not yet answered or dropped) when one arrives. */
+  function trackInFlight (res: ServerResponse) {
+    inFlight += 1
+    ctx.state.maxConcurrentRequests = Math.max(ctx.state.maxConcurrentRequests, inFlight)
+    let open = true
+    const done = () => {
+      if (open) inFlight -= 1
+      open = false
+    }
+    res.once('finish', done)
+    res.once('close', done)
+  }
+
   async function onDeviceRequest (raw: IncomingMessage, res: ServerResponse) {
-    pending += 1
-    ctx.state.maxPendingRequests = Math.max(ctx.state.maxPendingRequests, pending)
+    trackInFlight(res)
     const abort = new AbortController()
     res.on('close', () => { if (!res.writableFinished) abort.abort() })
     const body = await readBody(raw)
     await queue(async () => {
-      active += 1
-      ctx.state.maxConcurrentRequests = Math.max(ctx.state.maxConcurrentRequests, active)
+      processing += 1
+      ctx.state.maxProcessingRequests = Math.max(ctx.state.maxProcessingRequests, processing)
       try {
         const req = toIsapiRequest(raw, body ?? Buffer.alloc(0))
         if (body === undefined || abort.signal.aborted) return log(req, 0, 'dropped')
         await handleDevice(raw, res, req, abort.signal)
       } finally {
-        active -= 1
+        processing -= 1
       }
-    }).finally(() => { pending -= 1 })
+    })
   }
 
   const server = createServer((raw, res) => {
@@ -146,6 +159,8 @@ export function createDeviceServer (deps: DeviceServerDeps): Server {
       : onDeviceRequest(raw, res)
     handle.catch(() => res.destroy())
   })
+  // Keep-Alive: timeout=5, max=… as the DS-K1T673 announces it.
   server.keepAliveTimeout = 5000
+  server.maxRequestsPerSocket = 100
   return server
 }

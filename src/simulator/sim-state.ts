@@ -119,8 +119,10 @@ export interface SimState {
   startedAt: number
   requests: RequestLogEntry[]
   pushes: PushLogEntry[]
+  /** Most requests in flight at once, counted at arrival: how parallel the client was. */
   maxConcurrentRequests: number
-  maxPendingRequests: number
+  /** Most requests being processed at once; the terminal is single-threaded, so this stays 1. */
+  maxProcessingRequests: number
 }
 
 export function emptyHttpHost (id: string, protocolType = 'HTTP', parameterFormatType = 'XML'): HttpHostSlot {
@@ -154,7 +156,7 @@ export function createState (identity: DeviceIdentity, time: { timeZone: string,
     requests: [],
     pushes: [],
     maxConcurrentRequests: 0,
-    maxPendingRequests: 0,
+    maxProcessingRequests: 0,
   }
 }
 

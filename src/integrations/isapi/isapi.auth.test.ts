@@ -88,14 +88,16 @@ describe('ISAPI Digest against a fake terminal', () => {
     expect((await corrected.getDeviceInfo()).model).toBe('DS-K1T673DX-BR')
   })
 
-  it('a password changed on the device while a nonce is cached fails after that one attempt when the device counts it', async () => {
+  it('a 401 to a cached nonce is retried once with a fresh challenge; a 401 to that is final (password changed on the device)', async () => {
     const dev = await fake({ route: deviceInfo })
-    const client = f.make(dev.url, { authFailureCooldownMs: 0 })
+    const client = f.make(dev.url)
     await client.getDeviceInfo()
     dev.setPassword('changed')
     const err = await captureError(client.getDeviceInfo())
     expect(err.code).toBe('DEVICE_AUTH_FAILED')
-    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok', 'rejected'])
+    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok', 'rejected', 'rejected'])
+    expect(await captureError(client.getDeviceInfo())).toMatchObject({ code: 'DEVICE_AUTH_FAILED', local: true })
+    expect(dev.requests).toHaveLength(4)
   })
 
   it('a locked userCheck fails DEVICE_LOCKED with unlockAt, and later calls are refused without contacting the device', async () => {

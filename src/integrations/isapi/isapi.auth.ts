@@ -150,9 +150,8 @@ export async function sendWithAuth (s: AuthSettings, req: IsapiHttpRequest, send
   if (res.status !== 401) return res
   s.state.challenge = undefined
   const check = readUserCheck(safeDecode(res.body))
+  // Not a verdict on the password: the cached nonce may simply have died (no way to tell apart).
   if (check?.locked) throw lockedError(s, req.operation, res.status, check.unlockTime)
-  // retryLoginTime is only reported for a counted failed login (K1T342 notes), never for a stale nonce.
-  if (check?.retryLoginTime !== undefined) throw rejected(s, req.operation, res)
   const next = parseDigestChallenge(res.headers['www-authenticate'])
   return next ? await attemptFresh(s, req, send, next) : await viaProbe(s, req, send)
 }

@@ -37,7 +37,6 @@ export function decodeBody (body: Buffer | string): DecodedBody {
   return { kind: 'other', text: text.slice(0, 500) }
 }
 
-/** Serialises `{ Root: {...} }` to XML with the isapi.org namespace on the root element. */
 export function buildXml (root: string, content: Record<string, unknown>) {
   const body = { '@version': '2.0', '@xmlns': ISAPI_XMLNS, ...content }
   return '<?xml version="1.0" encoding="UTF-8"?>' + (xmlBuilder.build({ [root]: body }) as string)
@@ -45,7 +44,6 @@ export function buildXml (root: string, content: Record<string, unknown>) {
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-/** The root object of a decoded document, whatever its root element or wrapper key is named. */
 export function rootOf (decoded: DecodedBody, ...names: string[]): Record<string, unknown> | undefined {
   if (decoded.kind !== 'json' && decoded.kind !== 'xml') return undefined
   const value = decoded.value
@@ -97,7 +95,7 @@ export interface UserCheck {
   locked: boolean
   /** Seconds until the account unlocks, when the device says. */
   unlockTime?: number
-  /** Attempts left before the lock; present only when the device counted a failed login. */
+  /** Attempts left before the lock, when the device reports it. */
   retryLoginTime?: number
   statusString?: string
 }

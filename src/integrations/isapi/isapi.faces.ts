@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { zStr } from './isapi.decode.js'
 import { MAX_PAGE_SIZE, chunk, clampPageSize, collect, scanPages, searchPageSchema } from './isapi.paging.js'
-import { jsonBody, localError, type IsapiCall, type IsapiRequester, type IsapiTimeouts, type RequestBody } from './isapi.request.js'
+import { jsonBody, localError, type IsapiRequester, type IsapiTimeouts, type RequestBody } from './isapi.request.js'
 import { employeeNoSchema } from './isapi.users.js'
 
 /** Access terminals have one visible-light library: FDID "1", blackFD. FPID is the employeeNo. */
@@ -43,22 +43,20 @@ export function faceUrlPath (faceURL: string) {
   return u.pathname + u.search
 }
 
-export function createFaceOps (r: IsapiRequester, t: IsapiTimeouts, maxFaceBytes: number) {
-  const body = (operation: string, employeeNo: string, source: FaceSource): RequestBody => {
-    if (!employeeNoSchema.safeParse(employeeNo).success) throw localError(r.deviceKey, operation, 'invalid employeeNo')
-    if ('faceURL' in source) {
-      if (!/^https?:\/\/\S+$/i.test(source.faceURL)) throw localError(r.deviceKey, operation, 'faceURL must be an http(s) URL the device can fetch')
-      return jsonBody({ ...LIBRARY, FPID: employeeNo, faceURL: source.faceURL })
-    }
-    const { image } = source
-    if (image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) throw localError(r.deviceKey, operation, 'image must be a JPEG')
-    if (image.length > maxFaceBytes) throw localError(r.deviceKey, operation, `image is ${image.length} bytes; the limit is ${maxFaceBytes}`)
-    return () => buildFaceMultipart(employeeNo, image)
+/** Validates locally (nothing is sent for a bad input) and builds the upload body. */
+function uploadBody (r: IsapiRequester, operation: string, employeeNo: string, source: FaceSource, maxFaceBytes: number): RequestBody {
+  if (!employeeNoSchema.safeParse(employeeNo).success) throw localError(r.deviceKey, operation, 'invalid employeeNo')
+  if ('faceURL' in source) {
+    if (!/^https?:\/\/\S+$/i.test(source.faceURL)) throw localError(r.deviceKey, operation, 'faceURL must be an http(s) URL the device can fetch')
+    return jsonBody({ ...LIBRARY, FPID: employeeNo, faceURL: source.faceURL })
   }
-  const upload = async (operation: string, method: 'POST' | 'PUT', endpoint: string, employeeNo: string, source: FaceSource) => {
-    const call: IsapiCall = { operation, method, path: `${FDLIB}/${endpoint}?format=json`, body: body(operation, employeeNo, source), timeoutMs: t.faceMs }
-    await r.ok(call)
-  }
+  const { image } = source
+  if (image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) throw localError(r.deviceKey, operation, 'image must be a JPEG')
+  if (image.length > maxFaceBytes) throw localError(r.deviceKey, operation, `image is ${image.length} bytes; the limit is ${maxFaceBytes}`)
+  return () => buildFaceMultipart(employeeNo, image)
+}
+
+function createFaceSearch (r: IsapiRequester, t: IsapiTimeouts) {
   const searchFaces = async (o: { searchId?: string, position?: number, maxResults?: number, employeeNo?: string } = {}) => {
     const cond = {
       searchID: o.searchId ?? randomBytes(8).toString('hex'),
@@ -73,12 +71,7 @@ export function createFaceOps (r: IsapiRequester, t: IsapiTimeouts, maxFaceBytes
     const searchId = randomBytes(8).toString('hex')
     return scanPages({ deviceKey: r.deviceKey, operation: 'faceSearch' }, (position) => searchFaces({ searchId, position, employeeNo }))
   }
-
   return {
-    /** POST FaceDataRecord: adds only; a second face → FACE_EXISTS. The user must exist. */
-    addFace: (employeeNo: string, source: FaceSource) => upload('faceAdd', 'POST', 'FaceDataRecord', employeeNo, source),
-    /** PUT FDSetUp: creates or replaces the user's face. */
-    replaceFace: (employeeNo: string, source: FaceSource) => upload('faceReplace', 'PUT', 'FDSetUp', employeeNo, source),
     /** One FDSearch page (flat body, ≤30). */
     searchFaces,
     iterateFaces: () => scan(),
@@ -87,6 +80,20 @@ export function createFaceOps (r: IsapiRequester, t: IsapiTimeouts, maxFaceBytes
       const found = await collect(scan(employeeNo))
       return found.find((f) => f.employeeNo === employeeNo) ?? null
     },
+  }
+}
+
+export function createFaceOps (r: IsapiRequester, t: IsapiTimeouts, maxFaceBytes: number) {
+  const upload = async (operation: string, method: 'POST' | 'PUT', endpoint: string, employeeNo: string, source: FaceSource) => {
+    const body = uploadBody(r, operation, employeeNo, source, maxFaceBytes)
+    await r.ok({ operation, method, path: `${FDLIB}/${endpoint}?format=json`, body, timeoutMs: t.faceMs })
+  }
+  return {
+    ...createFaceSearch(r, t),
+    /** POST FaceDataRecord: adds only; a second face → FACE_EXISTS. The user must exist. */
+    addFace: (employeeNo: string, source: FaceSource) => upload('faceAdd', 'POST', 'FaceDataRecord', employeeNo, source),
+    /** PUT FDSetUp: creates or replaces the user's face. */
+    replaceFace: (employeeNo: string, source: FaceSource) => upload('faceReplace', 'PUT', 'FDSetUp', employeeNo, source),
     /** Downloads a faceURL with Digest on its path only. */
     async downloadFace (faceURL: string) {
       const path = faceUrlPath(faceURL)

@@ -10,7 +10,7 @@ export function createKeyedSerialLimiter (): IsapiLimiter {
   return {
     run<T> (key: string, task: () => Promise<T>) {
       const previous = tails.get(key) ?? Promise.resolve()
-      const result = task()
+      const result = previous.then(task)
       const settled = result.then(() => undefined, () => undefined)
       const tail: Promise<void> = settled.then(() => {
         if (tails.get(key) === tail) tails.delete(key)

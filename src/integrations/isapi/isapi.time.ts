@@ -1,6 +1,5 @@
 const pad = (n: number, width = 2) => String(Math.trunc(Math.abs(n))).padStart(width, '0')
 
-/** `+05:00` / `-03:30` for an offset in minutes east of UTC. */
 export function formatUtcOffset (offsetMinutes: number) {
   const sign = offsetMinutes < 0 ? '-' : '+'
   const abs = Math.abs(offsetMinutes)
@@ -32,7 +31,6 @@ export function formatLocalDateTime (date: Date, timeZone: string) {
   return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`
 }
 
-/** The UTC offset (minutes east) of an IANA zone at an instant. */
 export function utcOffsetMinutesOf (timeZone: string, at: Date = new Date()) {
   const local = formatLocalDateTime(at, timeZone)
   const asUtc = Date.parse(`${local}Z`)
@@ -73,7 +71,6 @@ export function formatPosixTimeZone (utcOffsetMinutes: number, dst?: string) {
 
 const DEVICE_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{1,2}(?::?\d{2})?)?$/
 
-/** The offset written in a device date-time (`-03:00`, `-6:00`, `+0800`, `Z`), in minutes east. */
 export function offsetOfDeviceDateTime (value: string): number | undefined {
   const tz = DEVICE_DATE_TIME.exec(value.trim())?.[7]
   if (!tz) return undefined

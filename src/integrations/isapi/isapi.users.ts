@@ -93,19 +93,12 @@ export interface UserSearchOptions {
 
 const USERS = '/ISAPI/AccessControl/UserInfo'
 
-export function createUserOps (r: IsapiRequester, t: IsapiTimeouts) {
-  const parseUser = (operation: string, input: IsapiUserInput) => {
-    const parsed = userInputSchema.safeParse(input)
-    if (!parsed.success) throw localError(r.deviceKey, operation, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '))
-    return jsonBody(encodeUserInfo(parsed.data))
-  }
-  const checkEmployeeNos = (operation: string, list: readonly string[]) => {
-    for (const e of list) if (!employeeNoSchema.safeParse(e).success) throw localError(r.deviceKey, operation, `invalid employeeNo ${JSON.stringify(e)}`)
-    return [...new Set(list)]
-  }
-  const write = (operation: string, method: 'POST' | 'PUT', endpoint: string, input: IsapiUserInput) =>
-    r.ok({ operation, method, path: `${USERS}/${endpoint}?format=json`, body: parseUser(operation, input), timeoutMs: t.writeMs })
+function checkEmployeeNos (r: IsapiRequester, operation: string, list: readonly string[]) {
+  for (const e of list) if (!employeeNoSchema.safeParse(e).success) throw localError(r.deviceKey, operation, `invalid employeeNo ${JSON.stringify(e)}`)
+  return [...new Set(list)]
+}
 
+function createUserReadOps (r: IsapiRequester, t: IsapiTimeouts) {
   const searchUsers = async (o: UserSearchOptions = {}) => {
     const cond = {
       searchID: o.searchId ?? randomUUID(),
@@ -122,35 +115,8 @@ export function createUserOps (r: IsapiRequester, t: IsapiTimeouts) {
     return scanPages({ deviceKey: r.deviceKey, operation: 'userSearch' },
       (position) => searchUsers({ searchId, position, maxResults: pageSize, employeeNos }))
   }
-
   return {
     countUsers: () => r.doc({ operation: 'userCount', method: 'GET', path: `${USERS}/Count?format=json`, timeoutMs: t.defaultMs }, userCountSchema),
-    /** POST Record: adds only; an existing employeeNo → USER_EXISTS. */
-    createUser: async (input: IsapiUserInput) => { await write('userCreate', 'POST', 'Record', input) },
-    /** PUT Modify: edits only; an absent employeeNo → USER_NOT_FOUND. */
-    modifyUser: async (input: IsapiUserInput) => { await write('userModify', 'PUT', 'Modify', input) },
-    /**
-     * Add-or-update. With `setUp` (from capabilities.users.supportsSetUp) one PUT SetUp, falling back
-     * when the firmware refuses it; otherwise Record, then Modify if the user exists.
-     */
-    async upsertUser (input: IsapiUserInput, opts: { setUp?: boolean } = {}): Promise<'created' | 'updated' | 'upserted'> {
-      if (opts.setUp) {
-        try {
-          await write('userUpsert', 'PUT', 'SetUp', input)
-          return 'upserted'
-        } catch (err) {
-          if (!isIsapiError(err, 'DEVICE_NOT_SUPPORTED')) throw err
-        }
-      }
-      try {
-        await write('userCreate', 'POST', 'Record', input)
-        return 'created'
-      } catch (err) {
-        if (!isIsapiError(err, 'USER_EXISTS')) throw err
-      }
-      await write('userModify', 'PUT', 'Modify', input)
-      return 'updated'
-    },
     /** One page (≤30). The list is absent on NO MATCH, so `items` is then empty. */
     searchUsers,
     /** Every user on the device, page by page. */
@@ -159,17 +125,50 @@ export function createUserOps (r: IsapiRequester, t: IsapiTimeouts) {
     /** Users among `employeeNos` (batches of ≤30); an empty list asks nothing (it would match everyone). */
     async getUsers (employeeNos: readonly string[]) {
       const out: IsapiUser[] = []
-      for (const batch of chunk(checkEmployeeNos('userSearch', employeeNos), MAX_PAGE_SIZE)) out.push(...await collect(scan(batch)))
+      for (const batch of chunk(checkEmployeeNos(r, 'userSearch', employeeNos), MAX_PAGE_SIZE)) out.push(...await collect(scan(batch)))
       return out
     },
     async getUser (employeeNo: string) {
-      const [found] = await collect(scan(checkEmployeeNos('userSearch', [employeeNo])))
+      const [found] = await collect(scan(checkEmployeeNos(r, 'userSearch', [employeeNo])))
       return found ?? null
+    },
+  }
+}
+
+function createUserWriteOps (r: IsapiRequester, t: IsapiTimeouts) {
+  const write = async (operation: string, method: 'POST' | 'PUT', endpoint: string, input: IsapiUserInput) => {
+    const parsed = userInputSchema.safeParse(input)
+    if (!parsed.success) throw localError(r.deviceKey, operation, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '))
+    await r.ok({ operation, method, path: `${USERS}/${endpoint}?format=json`, body: jsonBody(encodeUserInfo(parsed.data)), timeoutMs: t.writeMs })
+  }
+  const tolerate = async (code: 'DEVICE_NOT_SUPPORTED' | 'USER_EXISTS', run: () => Promise<void>) => {
+    try {
+      await run()
+      return true
+    } catch (err) {
+      if (!isIsapiError(err, code)) throw err
+      return false
+    }
+  }
+  return {
+    /** POST Record: adds only; an existing employeeNo → USER_EXISTS. */
+    createUser: (input: IsapiUserInput) => write('userCreate', 'POST', 'Record', input),
+    /** PUT Modify: edits only; an absent employeeNo → USER_NOT_FOUND. */
+    modifyUser: (input: IsapiUserInput) => write('userModify', 'PUT', 'Modify', input),
+    /**
+     * Add-or-update. With `setUp` (from capabilities.users.supportsSetUp) one PUT SetUp, falling back
+     * when the firmware refuses it; otherwise Record, then Modify if the user exists.
+     */
+    async upsertUser (input: IsapiUserInput, opts: { setUp?: boolean } = {}): Promise<'created' | 'updated' | 'upserted'> {
+      if (opts.setUp && await tolerate('DEVICE_NOT_SUPPORTED', () => write('userUpsert', 'PUT', 'SetUp', input))) return 'upserted'
+      if (await tolerate('USER_EXISTS', () => write('userCreate', 'POST', 'Record', input))) return 'created'
+      await write('userModify', 'PUT', 'Modify', input)
+      return 'updated'
     },
     /** Deletes the listed users in batches of ≤30. An EMPTY list is refused: terminals read it as "delete everyone". */
     async deleteUsers (employeeNos: readonly string[]) {
       if (employeeNos.length === 0) throw localError(r.deviceKey, 'userDelete', 'refusing an empty employeeNo list (the device would delete every user); use wipeAllUsers()')
-      for (const batch of chunk(checkEmployeeNos('userDelete', employeeNos), MAX_PAGE_SIZE)) {
+      for (const batch of chunk(checkEmployeeNos(r, 'userDelete', employeeNos), MAX_PAGE_SIZE)) {
         const body = jsonBody({ UserInfoDelCond: { EmployeeNoList: batch.map((employeeNo) => ({ employeeNo })) } })
         await r.ok({ operation: 'userDelete', method: 'PUT', path: `${USERS}/Delete?format=json`, body, timeoutMs: t.deleteMs })
       }
@@ -181,3 +180,5 @@ export function createUserOps (r: IsapiRequester, t: IsapiTimeouts) {
     },
   }
 }
+
+export const createUserOps = (r: IsapiRequester, t: IsapiTimeouts) => ({ ...createUserReadOps(r, t), ...createUserWriteOps(r, t) })

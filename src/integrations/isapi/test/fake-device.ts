@@ -70,62 +70,67 @@ export interface FakeDevice {
   close(): Promise<void>
 }
 
-export async function startFakeDevice (o: FakeDeviceOptions): Promise<FakeDevice> {
-  const username = o.username ?? 'admin'
-  let password = o.password ?? 'Secret123'
-  const realm = o.realm ?? 'DS-FAKE0001'
+type Verdict = LoggedRequest['outcome']
+
+/** Terminal-side Digest: nonces it issued, counted per use, verified against the uri actually requested. */
+function createDigestVerifier (o: FakeDeviceOptions, realm: string, credentials: () => { username: string, password: string }) {
   const nonces = new Map<string, number>()
+  return {
+    challenge () {
+      const nonce = randomBytes(16).toString('base64')
+      nonces.set(nonce, 0)
+      return `Digest qop="auth", realm="${realm}", nonce="${nonce}", stale="false", opaque="", domain="::"`
+    },
+    verify (req: IncomingMessage): Verdict {
+      const header = req.headers.authorization
+      if (!header?.startsWith('Digest ')) return 'challenge'
+      const p = parseAuthParams(header.slice(7))
+      const uses = nonces.get(p.nonce)
+      if (uses === undefined) return 'stale'
+      nonces.set(p.nonce, uses + 1)
+      if (o.nonceDiesOnUse !== undefined && uses + 1 >= o.nonceDiesOnUse) {
+        nonces.delete(p.nonce)
+        return 'stale'
+      }
+      const { username, password } = credentials()
+      const expected = digestResponse({ username, password, method: req.method ?? 'GET', uri: p.uri, realm, nonce: p.nonce, nc: p.nc, cnonce: p.cnonce, qop: p.qop })
+      return p.username === username && p.uri === req.url && p.response === expected ? 'ok' : 'rejected'
+    },
+  }
+}
+
+const send = (res: ServerResponse, reply: FakeReply) => {
+  res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'application/xml', ...reply.headers })
+  res.end(reply.body ?? '')
+}
+
+export async function startFakeDevice (o: FakeDeviceOptions): Promise<FakeDevice> {
+  let password = o.password ?? 'Secret123'
+  const digest = createDigestVerifier(o, o.realm ?? 'DS-FAKE0001', () => ({ username: o.username ?? 'admin', password }))
   const requests: LoggedRequest[] = []
-  let failedLogins = 0
-  let inFlight = 0
-  let maxInFlight = 0
+  const counters = { failedLogins: 0, inFlight: 0, maxInFlight: 0 }
 
-  const challengeHeader = () => {
-    const nonce = randomBytes(16).toString('base64')
-    nonces.set(nonce, 0)
-    return `Digest qop="auth", realm="${realm}", nonce="${nonce}", stale="false", opaque="", domain="::"`
-  }
-  const send = (res: ServerResponse, reply: FakeReply) => {
-    const body = reply.body ?? ''
-    res.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'application/xml', ...reply.headers })
-    res.end(body)
-  }
-
-  type Verdict = 'challenge' | 'stale' | 'rejected' | 'ok'
-  const verify = (req: IncomingMessage): Verdict => {
-    const header = req.headers.authorization
-    if (!header?.startsWith('Digest ')) return 'challenge'
-    const p = parseAuthParams(header.slice(7))
-    const uses = nonces.get(p.nonce)
-    if (uses === undefined) return 'stale'
-    nonces.set(p.nonce, uses + 1)
-    if (o.nonceDiesOnUse !== undefined && uses + 1 >= o.nonceDiesOnUse) {
-      nonces.delete(p.nonce)
-      return 'stale'
-    }
-    const expected = digestResponse({ username, password, method: req.method ?? 'GET', uri: p.uri, realm, nonce: p.nonce, nc: p.nc, cnonce: p.cnonce, qop: p.qop })
-    return p.username === username && p.uri === req.url && p.response === expected ? 'ok' : 'rejected'
+  const authReply = (verdict: Verdict): FakeReply | undefined => {
+    if (verdict === 'challenge') return { status: 401, body: userCheckXml(), headers: { 'www-authenticate': digest.challenge() } }
+    if (verdict === 'stale') return { status: 401, body: userCheckXml(), headers: o.staleWithChallenge ? { 'www-authenticate': digest.challenge() } : {} }
+    if (verdict !== 'rejected') return undefined
+    counters.failedLogins++
+    const body = o.failedLoginBody?.(counters.failedLogins) ?? retryUserCheck(Math.max(0, 5 - counters.failedLogins))
+    return { status: 401, body, headers: { 'www-authenticate': digest.challenge() } }
   }
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const body = Buffer.concat(chunks)
-    const verdict: Verdict = o.requireAuth === false ? 'ok' : verify(req)
+    const verdict: Verdict = o.requireAuth === false ? 'ok' : digest.verify(req)
+    const url = req.url ?? '/'
     requests.push({
-      method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, contentType: req.headers['content-type'],
+      method: req.method ?? '', url, authorization: req.headers.authorization, contentType: req.headers['content-type'],
       contentLength: req.headers['content-length'], body, outcome: verdict,
     })
-    if (verdict === 'challenge') return send(res, { status: 401, body: userCheckXml(), headers: { 'www-authenticate': challengeHeader() } })
-    if (verdict === 'stale') {
-      return send(res, { status: 401, body: userCheckXml(), headers: o.staleWithChallenge ? { 'www-authenticate': challengeHeader() } : {} })
-    }
-    if (verdict === 'rejected') {
-      failedLogins++
-      const failedBody = o.failedLoginBody?.(failedLogins) ?? retryUserCheck(Math.max(0, 5 - failedLogins))
-      return send(res, { status: 401, body: failedBody, headers: { 'www-authenticate': challengeHeader() } })
-    }
-    const url = req.url ?? '/'
+    const denied = authReply(verdict)
+    if (denied) return send(res, denied)
     const reply = await o.route({
       method: req.method ?? '', url, path: url.split('?')[0], headers: req.headers, body,
       json: <T>() => JSON.parse(body.toString('utf8')) as T, raw: { req, res },
@@ -134,9 +139,9 @@ export async function startFakeDevice (o: FakeDeviceOptions): Promise<FakeDevice
   }
 
   const server: Server = createServer((req, res) => {
-    inFlight++
-    maxInFlight = Math.max(maxInFlight, inFlight)
-    res.on('close', () => { inFlight-- })
+    counters.inFlight++
+    counters.maxInFlight = Math.max(counters.maxInFlight, counters.inFlight)
+    res.on('close', () => { counters.inFlight-- })
     handle(req, res).catch((err: unknown) => { if (!res.headersSent) send(res, { status: 500, body: String(err) }) })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -146,8 +151,8 @@ export async function startFakeDevice (o: FakeDeviceOptions): Promise<FakeDevice
     port,
     requests,
     get authAttempts () { return requests.filter((r) => r.authorization).length },
-    get failedLogins () { return failedLogins },
-    get maxInFlight () { return maxInFlight },
+    get failedLogins () { return counters.failedLogins },
+    get maxInFlight () { return counters.maxInFlight },
     setPassword: (p) => { password = p },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections()
