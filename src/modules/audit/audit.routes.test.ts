@@ -4,6 +4,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { Role } from '../../generated/prisma/enums.js'
 import { buildTestApp } from '../../../test/helpers/build-test-app.js'
 import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
+import { expectProblem, expectValidation } from '../../../test/helpers/problem.js'
 
 const app = await buildTestApp()
 const api = '/api/v1'
@@ -14,23 +15,6 @@ const PAGE_KEYS = ['items', 'page', 'pageSize', 'total'].sort()
 type Headers = Record<string, string>
 type SchoolRole = Exclude<Role, 'SUPER_ADMIN'>
 interface AuditItem { id: string, action: string, entity: string, entityId: string | null, actorId: string | null, schoolId: string | null, createdAt: string, requestId: string | null, changes: Record<string, { before: unknown, after: unknown }> | null }
-
-function expectProblem (res: LightMyRequestResponse, status: number, code: string) {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-  const body = res.json()
-  expect(body.code).toBe(code)
-  expect(body.status).toBe(status)
-  expect(typeof body.requestId).toBe('string')
-  expect(body.requestId).toBe(res.headers['x-request-id'])
-  return body
-}
-
-function expectValidation (res: LightMyRequestResponse, field: string) {
-  const body = expectProblem(res, 400, 'VALIDATION_FAILED')
-  expect(body.errors.map((e: { field: string }) => e.field)).toContain(field)
-  return body
-}
 
 const items = (res: LightMyRequestResponse) => res.json().items as AuditItem[]
 

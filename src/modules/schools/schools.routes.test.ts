@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { LightMyRequestResponse } from 'fastify'
 import type { Role } from '../../generated/prisma/enums.js'
 import { buildTestApp } from '../../../test/helpers/build-test-app.js'
 import { createSchool, createUser, login, signedInAs } from '../../../test/factories/index.js'
+import { expectProblem, expectValidation } from '../../../test/helpers/problem.js'
 
 const app = await buildTestApp()
 const api = '/api/v1'
@@ -15,23 +15,6 @@ const SCHOOL_KEYS = [
 const PAGE_KEYS = ['items', 'page', 'pageSize', 'total'].sort()
 
 type Headers = Record<string, string>
-
-function expectProblem (res: LightMyRequestResponse, status: number, code: string) {
-  expect(res.statusCode, res.body).toBe(status)
-  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
-  const body = res.json()
-  expect(body.code).toBe(code)
-  expect(body.status).toBe(status)
-  expect(typeof body.requestId).toBe('string')
-  expect(body.requestId).toBe(res.headers['x-request-id'])
-  return body
-}
-
-function expectValidation (res: LightMyRequestResponse, field: string) {
-  const body = expectProblem(res, 400, 'VALIDATION_FAILED')
-  expect(body.errors.map((e: { field: string }) => e.field)).toContain(field)
-  return body
-}
 
 const validSchool = (overrides: Record<string, unknown> = {}) => ({
   name: 'Tashkent School 1',
