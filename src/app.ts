@@ -13,6 +13,8 @@ import swagger from './plugins/swagger.js'
 import auth from './plugins/auth.js'
 import health from './plugins/health.js'
 import multipart from './plugins/multipart.js'
+import metrics from './plugins/metrics.js'
+import isapi from './plugins/isapi.js'
 import { registerModules } from './modules/index.js'
 
 export const REDACT_PATHS = [
@@ -50,7 +52,9 @@ export async function buildApp ({ config, logger }: BuildAppOptions) {
   await app.register(helmet, { contentSecurityPolicy: false })
   await app.register(cors, { origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false })
   await app.register(rateLimit, { global: false })
+  await app.register(metrics)
   await app.register(prismaPlugin)
+  await app.register(isapi)
   await app.register(multipart)
   await app.register(swagger)
   await app.register(auth)

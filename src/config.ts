@@ -25,6 +25,8 @@ export const configSchema = z.object({
   LOGIN_MAX_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   LOGIN_MAX_PER_EMAIL_PER_15_MINUTES: z.coerce.number().int().min(1).default(10),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(15 * 1024 * 1024),
+  METRICS_TOKEN: z.string().min(16).optional(),
+  ISAPI_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 })
 

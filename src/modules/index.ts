@@ -5,6 +5,10 @@ import { authRoutes } from './auth/auth.routes.js'
 import { createAuthService } from './auth/auth.service.js'
 import { classesRoutes } from './classes/classes.routes.js'
 import { createClassesService } from './classes/classes.service.js'
+import { createDeviceConnector } from './devices/device-connector.js'
+import { deviceUsersRoutes } from './devices/device-users.routes.js'
+import { createDeviceUsersService } from './devices/device-users.service.js'
+import { createDeviceConnectionService } from './devices/devices.connection.js'
 import { devicesRoutes } from './devices/devices.routes.js'
 import { createDevicesService } from './devices/devices.service.js'
 import { createCredentialsCipher } from '../lib/credentials-cipher.js'
@@ -28,13 +32,18 @@ export async function registerModules (app: FastifyInstance) {
   const signer = createMediaSigner({ secret: config.MEDIA_SIGNING_SECRET, publicBaseUrl: config.PUBLIC_BASE_URL })
 
   const students = createStudentsService({ db })
+  const cipher = createCredentialsCipher(config.CREDENTIALS_KEY)
+  const devices = createDevicesService({ db, cipher })
+  const connector = createDeviceConnector({ db, cipher, isapi: app.isapi, metrics: app.metrics.isapi, log: app.log.child({ module: 'isapi' }) })
   const services = {
     auth: createAuthService({ db, config, signAccess: (payload) => app.jwt.sign(payload) }),
     schools: createSchoolsService({ db }),
     users: createUsersService({ db }),
     classes: createClassesService({ db }),
     holidays: createHolidaysService({ db }),
-    devices: createDevicesService({ db, cipher: createCredentialsCipher(config.CREDENTIALS_KEY) }),
+    devices,
+    connection: createDeviceConnectionService({ db, devices, connector }),
+    deviceUsers: createDeviceUsersService({ db, devices, connector }),
     students,
     photos: createStudentPhotosService({ db, uploadsDir, students }),
   }
@@ -47,7 +56,8 @@ export async function registerModules (app: FastifyInstance) {
     await api.register(classesRoutes, { classes: services.classes })
     await api.register(holidaysRoutes, { holidays: services.holidays })
     await api.register(studentsRoutes, { students, photos: services.photos })
-    await api.register(devicesRoutes, { devices: services.devices })
+    await api.register(devicesRoutes, { devices, connection: services.connection })
+    await api.register(deviceUsersRoutes, { deviceUsers: services.deviceUsers })
     await api.register(auditRoutes)
   }, { prefix: '/api/v1' })
 }

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod'
 import { AppError } from '../lib/errors.js'
 import { isPrismaError } from '../lib/db.js'
+import { IsapiError, type IsapiErrorCode } from '../integrations/isapi/index.js'
 
 interface Problem {
   status: number
@@ -21,13 +22,41 @@ export function sendProblem (request: FastifyRequest, reply: FastifyReply, probl
 }
 
 const STATUS_TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 423: 'Locked',
   413: 'Payload Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content', 429: 'Too Many Requests',
   500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
 }
 const title = (status: number) => STATUS_TITLES[status] ?? 'Error'
 
+// A terminal's answer as our answer: device faults are gateway errors; its verdicts on our request keep their meaning.
+const ISAPI_PROBLEMS: Record<IsapiErrorCode, { status: number, code: string }> = {
+  DEVICE_AUTH_FAILED: { status: 502, code: 'DEVICE_AUTH_FAILED' },
+  DEVICE_LOCKED: { status: 423, code: 'DEVICE_LOCKED' },
+  DEVICE_UNREACHABLE: { status: 502, code: 'DEVICE_UNREACHABLE' },
+  DEVICE_TIMEOUT: { status: 504, code: 'DEVICE_TIMEOUT' },
+  DEVICE_BUSY: { status: 503, code: 'DEVICE_BUSY' },
+  DEVICE_BAD_RESPONSE: { status: 502, code: 'DEVICE_BAD_RESPONSE' },
+  DEVICE_NOT_SUPPORTED: { status: 422, code: 'DEVICE_NOT_SUPPORTED' },
+  DEVICE_REJECTED: { status: 422, code: 'DEVICE_REJECTED' },
+  USER_EXISTS: { status: 409, code: 'DEVICE_USER_EXISTS' },
+  USER_NOT_FOUND: { status: 404, code: 'DEVICE_USER_NOT_FOUND' },
+  FACE_EXISTS: { status: 409, code: 'DEVICE_FACE_EXISTS' },
+  FACE_REJECTED: { status: 422, code: 'DEVICE_FACE_REJECTED' },
+  INVALID_ARGUMENT: { status: 400, code: 'DEVICE_INVALID_ARGUMENT' },
+}
+
+function isapiProblem (err: IsapiError): Problem {
+  const { status, code } = ISAPI_PROBLEMS[err.code]
+  return {
+    status, code, title: title(status), detail: err.message,
+    ...(err.unlockAt && { unlockAt: err.unlockAt.toISOString() }),
+    ...(err.subStatusCode && { deviceSubStatusCode: err.subStatusCode }),
+    ...(err.errorMsg && { deviceErrorMsg: err.errorMsg }),
+  }
+}
+
 function toProblem (err: FastifyError | AppError | Error): Problem {
+  if (err instanceof IsapiError) return isapiProblem(err)
   if (err instanceof AppError) {
     return { status: err.statusCode, code: err.code, title: title(err.statusCode), detail: err.message, ...err.extra }
   }
@@ -63,7 +92,7 @@ const fastifyCode = (code: string) => FASTIFY_CODES[code] ?? (code.includes('JSO
 export default fp(async (app) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const problem = toProblem(err)
-    if (problem.status >= 500) request.log.error({ err }, 'request failed')
+    if (problem.status >= 500 && !(err instanceof IsapiError)) request.log.error({ err }, 'request failed')
     else request.log.info({ code: problem.code, status: problem.status }, problem.detail ?? problem.title)
     return sendProblem(request, reply, problem)
   })

@@ -11,6 +11,7 @@ export interface SimulatorCliArgs {
   latencyFaceMs?: number
   faultsFile?: string
   supportsSetUp: boolean
+  supportsModify: boolean
   help: boolean
 }
 
@@ -26,6 +27,7 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --latency-face MS    extra delay on FDLib requests
   --faults FILE        JSON fault spec applied at start-up (same shape as POST /_sim/faults)
   --no-setup           behave like firmware without UserInfo/SetUp
+  --no-modify          behave like firmware without UserInfo/Modify
   --help               this text`
 
 function intArg (name: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -50,6 +52,7 @@ export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
       'latency-face': { type: 'string' },
       faults: { type: 'string' },
       'no-setup': { type: 'boolean' },
+      'no-modify': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   })
@@ -67,6 +70,7 @@ export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
     latencyFaceMs: intArg('latency-face', values['latency-face'], 0, 600_000),
     faultsFile: values.faults,
     supportsSetUp: values['no-setup'] !== true,
+    supportsModify: values['no-modify'] !== true,
     help: values.help === true,
   }
 }

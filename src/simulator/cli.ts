@@ -34,6 +34,7 @@ async function main () {
     username: args.username,
     password: args.password,
     supportsSetUp: args.supportsSetUp,
+    supportsModify: args.supportsModify,
     faults: faultsFrom(args),
   })
   console.log(`facegate ISAPI simulator: ${terminals.length} terminal(s)`)

@@ -5,6 +5,7 @@ import type { SimState } from './sim-state.js'
 
 export interface SimConfig {
   supportsSetUp: boolean
+  supportsModify: boolean
   maxFaceBytes: number
   seed: number
   pushTimeoutMs: number

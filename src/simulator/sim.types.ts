@@ -39,6 +39,8 @@ export interface SimulatedTerminalOptions {
   lockoutThreshold?: number
   lockoutMs?: number
   supportsSetUp?: boolean
+  /** false: firmware without UserInfo/Modify (the URL answers notSupport, capabilities omit `put`). */
+  supportsModify?: boolean
   maxFaceBytes?: number
   faults?: FaultSpec
   /** Injectable clock (epoch ms) for nonce age, lock-out, event times and the device clock. */

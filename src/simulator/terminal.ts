@@ -30,6 +30,7 @@ export const SIMULATOR_DEFAULTS = {
   lockoutThreshold: 5,
   lockoutMs: 30 * 60_000,
   supportsSetUp: true,
+  supportsModify: true,
   maxFaceBytes: 200 * 1024,
   pushTimeoutMs: 5000,
   faceDownloadTimeoutMs: 5000,
@@ -61,6 +62,7 @@ function buildContext (options: SimulatedTerminalOptions, host: string, origin: 
   const state = createState(buildIdentity(options, host), { timeZone, offsetMinutes }, now(), options.firstSerialNo ?? 1)
   const config: SimConfig = {
     supportsSetUp: options.supportsSetUp ?? SIMULATOR_DEFAULTS.supportsSetUp,
+    supportsModify: options.supportsModify ?? SIMULATOR_DEFAULTS.supportsModify,
     maxFaceBytes: options.maxFaceBytes ?? SIMULATOR_DEFAULTS.maxFaceBytes,
     seed: options.seed ?? 0x5eed,
     pushTimeoutMs: options.pushTimeoutMs ?? SIMULATOR_DEFAULTS.pushTimeoutMs,

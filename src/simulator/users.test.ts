@@ -92,6 +92,16 @@ describe('simulated terminal: UserInfo/Modify and SetUp', () => {
     expect(caps.UserInfo.supportFunction['@opt']).toBe('post,delete,put,get')
   })
 
+  it('answers Modify with 404 + XML notSupport on firmware without it, and hides put in the capabilities', async () => {
+    const { client } = await startKit({ supportsModify: false })
+    await addUsers(client, ['5'])
+    const res = await client.call('PUT', `${U}/Modify?format=json`, { json: userBody('5', 'Renamed') })
+    expect(res.status).toBe(404)
+    expect(xmlValue(res.text, 'subStatusCode')).toBe('notSupport')
+    const caps = (await client.call('GET', `${U}/capabilities?format=json`)).json()
+    expect(caps.UserInfo.supportFunction['@opt']).toBe('post,delete,get,setUp')
+  })
+
   it('serves the capabilities sample as-is when SetUp is supported', async () => {
     const { client } = await startKit()
     const caps = await client.call('GET', `${U}/capabilities?format=json`)

@@ -1,5 +1,5 @@
 import { fixture } from './fixtures.js'
-import { badJsonContent, errorJson, jsonReply, notSupportJson, okJson, parametersLack } from './responses.js'
+import { badJsonContent, errorJson, jsonReply, notSupportJson, notSupportXml, okJson, parametersLack } from './responses.js'
 import type { Reply } from './responses.js'
 import type { Route } from './router.js'
 import type { IsapiRequest, SimContext } from './sim-context.js'
@@ -30,6 +30,7 @@ function record (req: IsapiRequest, ctx: SimContext): Reply {
 }
 
 function modify (req: IsapiRequest, ctx: SimContext): Reply {
+  if (!ctx.config.supportsModify) return notSupportXml(req.path)
   return withUserInfo(req, (u) => {
     const existing = ctx.state.users.get(u.employeeNo as string)
     if (!existing) return notExist()
@@ -82,7 +83,8 @@ function count (_req: IsapiRequest, ctx: SimContext): Reply {
 
 function capabilities (_req: IsapiRequest, ctx: SimContext): Reply {
   const caps = fixture('userinfo_capabilities_json_dsk1a340fwx.json').toString('utf8')
-  const body = ctx.config.supportsSetUp ? caps : caps.replace('"post,delete,put,get,setUp"', '"post,delete,put,get"')
+  const functions = ['post', 'delete', ...(ctx.config.supportsModify ? ['put'] : []), 'get', ...(ctx.config.supportsSetUp ? ['setUp'] : [])]
+  const body = caps.replace('"post,delete,put,get,setUp"', `"${functions.join(',')}"`)
   return { status: 200, kind: 'json', body }
 }
 

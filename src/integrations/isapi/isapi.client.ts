@@ -8,7 +8,7 @@ import type { IsapiMetrics } from './isapi.metrics.js'
 import { sharedIsapiRegistry, type IsapiDeviceRegistry } from './isapi.registry.js'
 import { DEFAULT_ISAPI_TIMEOUTS, createRequester, type IsapiTimeouts } from './isapi.request.js'
 import { createSystemOps } from './isapi.system.js'
-import { createIsapiTransport, type IsapiLogger } from './isapi.transport.js'
+import { createIsapiTransport, type IsapiLogger, type IsapiOutcomeListener } from './isapi.transport.js'
 import { createUserOps } from './isapi.users.js'
 
 export interface IsapiClientOptions {
@@ -25,6 +25,8 @@ export interface IsapiClientOptions {
   timeouts?: Partial<IsapiTimeouts>
   log: IsapiLogger
   metrics?: IsapiMetrics
+  /** Told the outcome of every call that reached (or was refused for) the device, e.g. to record device health. */
+  onOutcome?: IsapiOutcomeListener
   /** Per-device queue and auth state; defaults to the process-wide registry. */
   registry?: IsapiDeviceRegistry
   maxFaceBytes?: number
@@ -86,6 +88,7 @@ export function createIsapiClient (opts: IsapiClientOptions) {
     registry: opts.registry ?? sharedIsapiRegistry,
     log: opts.log,
     metrics: opts.metrics,
+    onOutcome: opts.onOutcome,
     maxResponseBytes: opts.maxResponseBytes ?? ISAPI_CLIENT_DEFAULTS.maxResponseBytes,
     now,
     nonceTtlMs: opts.nonceTtlMs ?? ISAPI_CLIENT_DEFAULTS.nonceTtlMs,

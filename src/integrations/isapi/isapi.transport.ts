@@ -19,7 +19,16 @@ export interface IsapiTransportOptions extends Omit<AuthSettings, 'state'> {
   log: IsapiLogger
   metrics?: IsapiMetrics
   maxResponseBytes: number
+  onOutcome?: IsapiOutcomeListener
 }
+
+/** What one call ended with: `ok`, or the error (device answers like USER_NOT_FOUND included). */
+export interface IsapiOutcome {
+  deviceKey: string
+  operation: string
+  error?: IsapiError
+}
+export type IsapiOutcomeListener = (outcome: IsapiOutcome) => void | Promise<void>
 
 export interface IsapiTransport {
   readonly deviceKey: string
@@ -82,11 +91,23 @@ export function createIsapiTransport (o: IsapiTransportOptions): IsapiTransport 
       httpStatus = res.status
       const result = interpretSafely(req, res, interpret)
       record(req, started, 'ok', httpStatus)
+      await notify({ deviceKey: o.deviceKey, operation: req.operation })
       return result
     } catch (err) {
       const code = err instanceof IsapiError ? err.code : 'DEVICE_BAD_RESPONSE'
       record(req, started, code, httpStatus, err)
+      if (err instanceof IsapiError) await notify({ deviceKey: o.deviceKey, operation: req.operation, error: err })
       throw err
+    }
+  }
+
+  // Runs inside the device's queue slot, so listeners see outcomes in call order.
+  async function notify (outcome: IsapiOutcome) {
+    if (!o.onOutcome) return
+    try {
+      await o.onOutcome(outcome)
+    } catch (err) {
+      o.log.warn({ device: o.deviceKey, operation: outcome.operation, error: (err as Error).message }, 'isapi outcome listener failed')
     }
   }
 

@@ -119,6 +119,22 @@ function createUserReadOps (r: IsapiRequester, t: IsapiTimeouts) {
     countUsers: () => r.doc({ operation: 'userCount', method: 'GET', path: `${USERS}/Count?format=json`, timeoutMs: t.defaultMs }, userCountSchema),
     /** One page (≤30). The list is absent on NO MATCH, so `items` is then empty. */
     searchUsers,
+    /**
+     * Up to `count` users from `position` in the device's order, over as many ≤30 pages as needed
+     * (one search session), with the device's total.
+     */
+    async readUsersAt (position: number, count: number) {
+      const searchId = randomUUID()
+      const items: IsapiUser[] = []
+      let total = 0
+      while (items.length < count) {
+        const page = await searchUsers({ searchId, position: position + items.length, maxResults: count - items.length })
+        total = page.totalMatches
+        items.push(...page.items.slice(0, count - items.length))
+        if (page.status !== 'MORE' || page.numOfMatches <= 0) break
+      }
+      return { items, total }
+    },
     /** Every user on the device, page by page. */
     iterateUsers: (opts: { pageSize?: number } = {}) => scan(undefined, opts.pageSize),
     listUsers: (opts: { pageSize?: number } = {}) => collect(scan(undefined, opts.pageSize)),
@@ -155,6 +171,8 @@ function createUserWriteOps (r: IsapiRequester, t: IsapiTimeouts) {
     createUser: (input: IsapiUserInput) => write('userCreate', 'POST', 'Record', input),
     /** PUT Modify: edits only; an absent employeeNo → USER_NOT_FOUND. */
     modifyUser: (input: IsapiUserInput) => write('userModify', 'PUT', 'Modify', input),
+    /** PUT SetUp: add-or-update in one call; firmware without it → DEVICE_NOT_SUPPORTED. */
+    setUpUser: (input: IsapiUserInput) => write('userUpsert', 'PUT', 'SetUp', input),
     /**
      * Add-or-update. With `setUp` (from capabilities.users.supportsSetUp) one PUT SetUp, falling back
      * when the firmware refuses it; otherwise Record, then Modify if the user exists.

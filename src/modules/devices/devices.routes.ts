@@ -4,10 +4,11 @@ import { actorContext } from '../../lib/context.js'
 import { pageOf, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { toDeviceDto } from './devices.mapper.js'
+import type { DeviceConnectionService } from './devices.connection.js'
 import type { DevicesService } from './devices.service.js'
-import { createDeviceBody, deviceListQuery, deviceParams, deviceSchema, updateDeviceBody } from './devices.schemas.js'
+import { connectionTestResult, createDeviceBody, deviceListQuery, deviceParams, deviceSchema, updateDeviceBody } from './devices.schemas.js'
 
-export const devicesRoutes: FastifyPluginAsyncZod<{ devices: DevicesService }> = async (app, { devices }) => {
+export const devicesRoutes: FastifyPluginAsyncZod<{ devices: DevicesService, connection: DeviceConnectionService }> = async (app, { devices, connection }) => {
   app.addHook('onRequest', app.authenticate)
   const tags = ['devices']
   const canRead = requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR', 'GUARD')
@@ -46,4 +47,12 @@ export const devicesRoutes: FastifyPluginAsyncZod<{ devices: DevicesService }> =
     await devices.remove(actorContext(request), request.params.schoolId, request.params.deviceId)
     return reply.status(204).send(null)
   })
+
+  app.post('/schools/:schoolId/devices/:deviceId/test-connection', {
+    preHandler: [canWrite],
+    schema: {
+      tags, operationId: 'testDeviceConnection', params: deviceParams, response: { 200: connectionTestResult },
+      description: 'Reads deviceInfo and the capability documents; stores serial, MAC, model, firmware, capabilities and the discovered deviceId',
+    },
+  }, async (request) => connection.testConnection(actorContext(request), request.params.schoolId, request.params.deviceId))
 }

@@ -58,3 +58,22 @@ export const deviceSchema = z.object({
   updatedAt: z.string(),
 }).meta({ id: 'Device' })
 export type DeviceDto = z.infer<typeof deviceSchema>
+
+export const connectionTestResult = z.object({
+  device: deviceSchema,
+  deviceInfo: z.object({
+    deviceName: z.string().nullable(),
+    deviceID: z.string().nullable().describe('As the terminal reports it; often the constant 255, so never used as identity'),
+    model: z.string(),
+    serialNumber: z.string(),
+    shortSerial: z.string(),
+    macAddress: z.string(),
+    firmwareVersion: z.string(),
+    firmwareReleasedDate: z.string().nullable(),
+    deviceType: z.string().nullable(),
+    subDeviceType: z.string().nullable(),
+  }),
+  capabilities: z.record(z.string(), z.unknown()),
+  deviceIdDiscovered: z.boolean().describe('The device had no deviceId and now has the terminal\'s serial'),
+  deviceIdChanged: z.object({ from: z.string(), to: z.string() }).nullable().describe('The entered deviceId was not this terminal\'s and was replaced'),
+}).meta({ id: 'DeviceConnectionTest' })

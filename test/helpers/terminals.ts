@@ -1,0 +1,58 @@
+import sharp from 'sharp'
+import { afterAll } from 'vitest'
+import { createIsapiClient, createIsapiDispatchers, createIsapiDeviceRegistry } from '../../src/integrations/isapi/index.js'
+import { startSimulatedTerminal, type SimulatedTerminal, type SimulatedTerminalOptions } from '../../src/simulator/index.js'
+import type { TestApp } from './build-test-app.js'
+
+const started: SimulatedTerminal[] = []
+const dispatchers = createIsapiDispatchers()
+afterAll(async () => {
+  await Promise.all(started.splice(0).map((t) => t.close()))
+  await dispatchers.close()
+})
+
+/** A simulated terminal on 127.0.0.1, closed after the file's tests. */
+export async function startTerminal (options: SimulatedTerminalOptions = {}) {
+  const terminal = await startSimulatedTerminal(options)
+  started.push(terminal)
+  return terminal
+}
+
+const quietLog = { info () {}, warn () {}, debug () {} }
+
+/** A direct ISAPI client for seeding and inspecting a terminal outside the app (own queue registry). */
+export function seedClient (terminal: SimulatedTerminal) {
+  return createIsapiClient({
+    baseUrl: terminal.url, username: terminal.username, password: terminal.password,
+    dispatcher: dispatchers.dispatcher, registry: createIsapiDeviceRegistry(), log: quietLog,
+  })
+}
+
+export async function seedUsers (terminal: SimulatedTerminal, employeeNos: string[], name = (no: string) => `Pupil ${no}`) {
+  const client = seedClient(terminal)
+  for (const employeeNo of employeeNos) {
+    await client.createUser({ employeeNo, name: name(employeeNo), gender: 'female', valid: { beginTime: '2026-09-01T00:00:00', endTime: '2037-12-31T23:59:59' } })
+  }
+  return client
+}
+
+/** A real JPEG face of the given side, with noise so its size is realistic. */
+export async function faceJpeg (side = 240, seed = 1) {
+  const raw = Buffer.alloc(side * side * 3)
+  let x = seed
+  for (let i = 0; i < raw.length; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff
+    raw[i] = x >> 23
+  }
+  return sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 80 }).toBuffer()
+}
+
+/** Registers `terminal` as a device of `schoolId` through the API. */
+export async function addDevice (app: TestApp, headers: Record<string, string>, schoolId: string, terminal: SimulatedTerminal, over: Record<string, unknown> = {}) {
+  const res = await app.inject({
+    method: 'POST', url: `/api/v1/schools/${schoolId}/devices`, headers,
+    payload: { name: `Gate ${terminal.port}`, direction: 'in', host: terminal.host, port: terminal.port, username: terminal.username, password: terminal.password, ...over },
+  })
+  if (res.statusCode !== 201) throw new Error(`device create failed: ${res.statusCode} ${res.body}`)
+  return res.json() as { id: string, deviceId: string | null }
+}
