@@ -27,6 +27,14 @@ export const configSchema = z.object({
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(15 * 1024 * 1024),
   METRICS_TOKEN: z.string().min(16).optional(),
   ISAPI_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  SYNC_WORKERS_ENABLED: bool.default(true),
+  SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(10),
+  SYNC_PACING_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  SYNC_SLICE_SECONDS: z.coerce.number().min(0.1).max(600).default(15),
+  SYNC_TASK_EXPIRE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+  SYNC_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+  SYNC_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(0.5),
+  FACE_UPLOAD_MODE: z.enum(['bytes', 'url']).default('bytes'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 })
 

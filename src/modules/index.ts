@@ -21,6 +21,7 @@ import { createSchoolsService } from './schools/schools.service.js'
 import { createStudentPhotosService } from './students/students.photos.js'
 import { studentsRoutes } from './students/students.routes.js'
 import { createStudentsService } from './students/students.service.js'
+import { createSyncModule } from './sync/index.js'
 import { usersRoutes } from './users/users.routes.js'
 import { createUsersService } from './users/users.service.js'
 
@@ -48,6 +49,8 @@ export async function registerModules (app: FastifyInstance) {
     photos: createStudentPhotosService({ db, uploadsDir, students }),
   }
 
+  const sync = createSyncModule(app, { db, devices, connector, signer })
+
   await app.register(mediaRoutes, { signer, uploadsDir })
   await app.register(async (api) => {
     await api.register(authRoutes, { auth: services.auth })
@@ -59,5 +62,6 @@ export async function registerModules (app: FastifyInstance) {
     await api.register(devicesRoutes, { devices, connection: services.connection })
     await api.register(deviceUsersRoutes, { deviceUsers: services.deviceUsers })
     await api.register(auditRoutes)
+    await sync.register(api)
   }, { prefix: '/api/v1' })
 }

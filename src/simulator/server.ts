@@ -107,11 +107,12 @@ export function createDeviceServer (deps: DeviceServerDeps): Server {
       return log(req, 0, 'reset')
     }
     if (faults.takeBusy()) return answer(res, req, busyReply(req.path, req.isJson))
-    await faults.applyLatency(req.path, signal)
-    if (signal.aborted) return log(req, 0, 'dropped')
     const result = auth.check(req.method, req.url, raw.headers.authorization)
     if (result.outcome === 'challenge') return answer(res, req, userCheckReply(result.check, req.isJson, result.header))
     if (result.outcome === 'rejected') return answer(res, req, userCheckReply(result.check, req.isJson))
+    // Latency models the work an operation costs the terminal; rejecting a login costs it next to nothing.
+    await faults.applyLatency(req.path, signal)
+    if (signal.aborted) return log(req, 0, 'dropped')
     let reply: Reply
     try {
       reply = await dispatch(req, ctx)

@@ -30,7 +30,7 @@ export async function buildTestApp (env: Record<string, string> = {}) {
     CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64'),
     PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
   })
-  const app = await buildApp({ config, logger: false })
+  const app = await buildApp({ config, logger: process.env.TEST_LOG ? { level: 'error' } : false })
   await app.ready()
   afterAll(async () => {
     await app.close()

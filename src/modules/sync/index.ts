@@ -1,0 +1,56 @@
+import path from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import type { DeviceConnector } from '../devices/device-connector.js'
+import type { DevicesService } from '../devices/devices.service.js'
+import type { MediaSigner } from '../media/media.signing.js'
+import { createDeviceLocks } from './device-locks.js'
+import { jobsRoutes } from './jobs.routes.js'
+import { createDriftService } from './sync.drift.js'
+import { createJobsService } from './sync.jobs.js'
+import { createSyncQueue } from './sync.queue.js'
+import { DEFAULT_SYNC_SETTINGS, createSyncRunner } from './sync.runner.js'
+import { syncRoutes } from './sync.routes.js'
+
+/** Builds the sync engine (queue, runner, device locks) and ties its life to the app's. */
+export function createSyncModule (app: FastifyInstance, deps: { db: PrismaClient, devices: DevicesService, connector: DeviceConnector, signer: MediaSigner }) {
+  const { config } = app
+  const locks = createDeviceLocks(config.DATABASE_URL, config.SYNC_CONCURRENCY + 1)
+  const runner = createSyncRunner({
+    db: deps.db, connector: deps.connector, locks, signer: deps.signer,
+    uploadsDir: path.join(config.DATA_DIR, 'uploads'),
+    settings: {
+      ...DEFAULT_SYNC_SETTINGS,
+      pacingMs: config.SYNC_PACING_MS,
+      sliceMs: config.SYNC_SLICE_SECONDS * 1000,
+      faceMode: config.FACE_UPLOAD_MODE,
+      faceUrlTtlSeconds: config.PHOTO_URL_TTL_SECONDS,
+    },
+    log: app.log.child({ module: 'sync' }),
+  })
+  const queue = createSyncQueue({
+    databaseUrl: config.DATABASE_URL,
+    concurrency: config.SYNC_WORKERS_ENABLED ? config.SYNC_CONCURRENCY : 0,
+    expireSeconds: config.SYNC_TASK_EXPIRE_SECONDS,
+    maintenanceSeconds: config.SYNC_MAINTENANCE_SECONDS,
+    pollSeconds: config.SYNC_POLL_SECONDS,
+    runner,
+    log: app.log.child({ module: 'jobs' }),
+  })
+  const jobs = createJobsService({ db: deps.db, queue })
+  const drift = createDriftService({ db: deps.db, devices: deps.devices, connector: deps.connector, jobs })
+  app.addHook('onReady', async () => { await queue.start() })
+  app.addHook('onClose', async () => {
+    await queue.stop()
+    await locks.close()
+  })
+
+  return {
+    jobs,
+    drift,
+    async register (api: FastifyInstance) {
+      await api.register(syncRoutes, { jobs, drift, devices: deps.devices })
+      await api.register(jobsRoutes, { jobs })
+    },
+  }
+}

@@ -1,0 +1,59 @@
+import PgBoss from 'pg-boss'
+import type { FastifyBaseLogger } from 'fastify'
+import type { SyncRunner } from './sync.runner.js'
+
+const QUEUE = 'device-share'
+
+export interface SyncQueueSettings {
+  databaseUrl: string
+  /** Device shares run at once in this process (each on its own terminal). */
+  concurrency: number
+  /** A share whose worker died (kill -9) is run again after this long. */
+  expireSeconds: number
+  maintenanceSeconds: number
+  pollSeconds: number
+}
+
+interface ShareJob { jobId: string, deviceId: string }
+
+/**
+ * Device shares as pg-boss jobs: durable in Postgres, picked up by any process, retried after a
+ * crash once they expire. A share runs a time slice and re-queues itself, so expiry stays short.
+ */
+export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, log: FastifyBaseLogger }) {
+  const boss = new PgBoss({
+    connectionString: o.databaseUrl,
+    schema: 'pgboss',
+    max: Math.min(4, o.concurrency + 1),
+    maintenanceIntervalSeconds: o.maintenanceSeconds,
+    monitorStateIntervalSeconds: Math.max(o.maintenanceSeconds, 1),
+  })
+  boss.on('error', (err) => o.log.error({ err }, 'job queue error'))
+  let started = false
+
+  async function enqueue (share: ShareJob, startAfterSeconds = 0) {
+    await boss.send(QUEUE, share, { startAfter: startAfterSeconds, expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 })
+  }
+
+  async function handle ([job]: PgBoss.Job<ShareJob>[]) {
+    const { jobId, deviceId } = job.data
+    const outcome = await o.runner.runShare(jobId, deviceId)
+    if (outcome === 'continue') await enqueue(job.data)
+    else if (outcome === 'locked') await enqueue(job.data, 1)
+  }
+
+  return {
+    async start () {
+      await boss.start()
+      await boss.createQueue(QUEUE, { name: QUEUE, policy: 'standard' })
+      for (let i = 0; i < o.concurrency; i++) await boss.work<ShareJob>(QUEUE, { batchSize: 1, pollingIntervalSeconds: o.pollSeconds }, handle)
+      started = true
+    },
+    enqueue: (jobId: string, deviceId: string) => enqueue({ jobId, deviceId }),
+    async stop () {
+      if (started) await boss.stop({ graceful: true, timeout: 10_000, wait: true })
+    },
+  }
+}
+
+export type SyncQueue = ReturnType<typeof createSyncQueue>

@@ -1,0 +1,141 @@
+import type { Prisma, PrismaClient, SyncItemStatus, SyncJobStatus } from '../../generated/prisma/client.js'
+import type { DbClient } from '../../lib/db.js'
+
+export type ItemAction = 'upsert' | 'face' | 'remove' | 'disable' | 'copy'
+
+export interface ItemResult {
+  id: bigint
+  status: Extract<SyncItemStatus, 'success' | 'failed' | 'skipped'>
+  step?: string | null
+  errorCode?: string | null
+  errorMessage?: string | null
+}
+
+export interface PersonDeviceChange {
+  studentId: string
+  deviceId: string
+  employeeNo: string
+  state: 'synced' | 'failed' | 'removed'
+  syncedVersion?: number | null
+  facePhotoVersion?: number | null
+  faceOnDevice?: boolean
+  lastError?: string | null
+}
+
+const TERMINAL_JOB: SyncJobStatus[] = ['succeeded', 'partial', 'failed', 'cancelled']
+export const isFinished = (s: SyncJobStatus) => TERMINAL_JOB.includes(s)
+
+/** Items of a job for the given students × devices, as one INSERT … SELECT (nothing loaded into memory). */
+export async function insertStudentItems (tx: DbClient, o: {
+  jobId: string, schoolId: string, deviceIds: string[], studentIds?: string[], action: ItemAction, inactiveAction: 'remove' | 'disable' | null, photosOnly?: boolean
+}) {
+  // Inactive or deleted persons: only where we may have put them, or when named explicitly.
+  const inactive = o.inactiveAction
+    ? `OR ((s.status <> 'active' OR s.deleted_at IS NOT NULL) AND (NOT $7 OR EXISTS (
+        SELECT 1 FROM person_devices pd WHERE pd.student_id = s.id AND pd.device_id = d.id AND pd.state <> 'removed')))`
+    : ''
+  const photo = o.photosOnly ? 'AND s.photo_url IS NOT NULL' : ''
+  return tx.$executeRawUnsafe(`
+    INSERT INTO sync_job_items (job_id, device_id, student_id, employee_no, action)
+    SELECT $1::uuid, d.id, s.id, s.employee_no,
+           CASE WHEN s.status = 'active' AND s.deleted_at IS NULL THEN $5 ELSE $6 END
+    FROM students s CROSS JOIN unnest($3::uuid[]) AS d(id)
+    WHERE s.school_id = $2::uuid AND ($7::boolean OR s.id = ANY($4::uuid[]))
+      AND ((s.status = 'active' AND s.deleted_at IS NULL ${photo}) ${inactive})
+    ON CONFLICT (job_id, device_id, employee_no) DO NOTHING`,
+  o.jobId, o.schoolId, o.deviceIds, o.studentIds ?? [], o.action, o.inactiveAction ?? o.action, o.studentIds === undefined)
+}
+
+/**
+ * Moves one item out of `pending` and counts it on the job, in one statement: a repeated item (after
+ * a crash) is neither counted twice nor overwritten once final.
+ */
+export async function recordItem (db: DbClient, jobId: string, r: ItemResult, pd?: PersonDeviceChange) {
+  await db.$executeRawUnsafe(`
+    WITH it AS (
+      UPDATE sync_job_items SET status = $2::"SyncItemStatus", step = $3, error_code = $4, error_message = $5,
+             attempts = attempts + 1, finished_at = now()
+      WHERE id = $1 AND status = 'pending' RETURNING status
+    )
+    UPDATE sync_jobs SET
+      done = done + (SELECT count(*) FROM it),
+      success = success + (SELECT count(*) FROM it WHERE status = 'success'),
+      failed = failed + (SELECT count(*) FROM it WHERE status = 'failed'),
+      skipped = skipped + (SELECT count(*) FROM it WHERE status = 'skipped'),
+      last_error = CASE WHEN $2 = 'failed' THEN $5 ELSE last_error END,
+      updated_at = now()
+    WHERE id = $6::uuid AND EXISTS (SELECT 1 FROM it)`,
+  r.id, r.status, r.step ?? null, r.errorCode ?? null, r.errorMessage?.slice(0, 1000) ?? null, jobId)
+  if (pd) await upsertPersonDevice(db, pd)
+}
+
+export async function upsertPersonDevice (db: DbClient, c: PersonDeviceChange) {
+  const failed = c.state === 'failed'
+  await db.$executeRawUnsafe(`
+    INSERT INTO person_devices (student_id, device_id, employee_no, state, synced_version, face_photo_version, face_on_device, last_error, attempts, synced_at, updated_at)
+    VALUES ($1::uuid, $2::uuid, $3, $4::"PersonDeviceState", $5, $6, $7, $8, 1, CASE WHEN $9 THEN NULL ELSE now() END, now())
+    ON CONFLICT (student_id, device_id) DO UPDATE SET
+      employee_no = EXCLUDED.employee_no,
+      state = EXCLUDED.state,
+      synced_version = CASE WHEN $9 THEN person_devices.synced_version ELSE EXCLUDED.synced_version END,
+      face_photo_version = CASE WHEN $9 THEN person_devices.face_photo_version ELSE EXCLUDED.face_photo_version END,
+      face_on_device = CASE WHEN $9 THEN person_devices.face_on_device ELSE EXCLUDED.face_on_device END,
+      last_error = EXCLUDED.last_error,
+      attempts = CASE WHEN $9 THEN person_devices.attempts + 1 ELSE 0 END,
+      synced_at = CASE WHEN $9 THEN person_devices.synced_at ELSE now() END,
+      updated_at = now()`,
+  c.studentId, c.deviceId, c.employeeNo, c.state, c.syncedVersion ?? null, c.facePhotoVersion ?? null, c.faceOnDevice ?? false, c.lastError ?? null, failed)
+}
+
+/** Every still-pending item of a device share fails with the device's cause (its items are not tried). */
+export async function failRemaining (db: DbClient, jobId: string, deviceId: string, code: string, message: string, status: 'failed' | 'cancelled' = 'failed') {
+  await db.$executeRawUnsafe(`
+    WITH it AS (
+      UPDATE sync_job_items SET status = $5::"SyncItemStatus", step = CASE WHEN $5 = 'failed' THEN 'device' ELSE NULL END,
+             error_code = $3, error_message = $4, finished_at = now()
+      WHERE job_id = $1::uuid AND device_id = $2::uuid AND status = 'pending' RETURNING 1
+    )
+    UPDATE sync_jobs SET done = done + (SELECT count(*) FROM it),
+      failed = failed + CASE WHEN $5 = 'failed' THEN (SELECT count(*) FROM it) ELSE 0 END,
+      last_error = CASE WHEN $5 = 'failed' THEN $4 ELSE last_error END, updated_at = now()
+    WHERE id = $1::uuid`,
+  jobId, deviceId, code, message.slice(0, 1000), status)
+}
+
+/** Marks the person-on-device rows of failed items (device-level failures) so drift and retries see them. */
+export async function markPersonsFailed (db: DbClient, jobId: string, deviceId: string, message: string) {
+  await db.$executeRawUnsafe(`
+    INSERT INTO person_devices (student_id, device_id, employee_no, state, last_error, attempts, updated_at)
+    SELECT i.student_id, i.device_id, i.employee_no, 'failed', $3, 1, now() FROM sync_job_items i
+    WHERE i.job_id = $1::uuid AND i.device_id = $2::uuid AND i.status = 'failed' AND i.step = 'device' AND i.student_id IS NOT NULL
+      AND i.action IN ('upsert', 'face')
+    ON CONFLICT (student_id, device_id) DO UPDATE SET state = CASE WHEN person_devices.state = 'synced' THEN person_devices.state ELSE 'failed'::"PersonDeviceState" END,
+      last_error = EXCLUDED.last_error, attempts = person_devices.attempts + 1, updated_at = now()`,
+  jobId, deviceId, message.slice(0, 1000))
+}
+
+export async function pendingItems (db: PrismaClient, jobId: string, deviceId: string, take: number) {
+  return db.syncJobItem.findMany({ where: { jobId, deviceId, status: 'pending' }, orderBy: { id: 'asc' }, take })
+}
+
+/**
+ * Closes the job once no device share is open: cancelled if asked, else succeeded / partial / failed
+ * from the item counts. Returns the job when this call closed it.
+ */
+export async function finishJobIfDone (db: DbClient, jobId: string) {
+  const rows = await db.$queryRawUnsafe<Array<{ id: string }>>(`
+    UPDATE sync_jobs SET status = (CASE
+        WHEN cancelled_at IS NOT NULL THEN 'cancelled'
+        WHEN failed = 0 THEN 'succeeded'
+        WHEN success + skipped = 0 THEN 'failed'
+        ELSE 'partial' END)::"SyncJobStatus",
+      finished_at = now(), updated_at = now()
+    WHERE id = $1::uuid AND status IN ('queued', 'running')
+      AND NOT EXISTS (SELECT 1 FROM sync_job_devices WHERE job_id = $1::uuid AND status IN ('queued', 'running'))
+    RETURNING id`, jobId)
+  return rows.length > 0
+}
+
+export async function setShareStatus (db: DbClient, jobId: string, deviceId: string, data: Prisma.SyncJobDeviceUpdateInput) {
+  await db.syncJobDevice.update({ where: { jobId_deviceId: { jobId, deviceId } }, data })
+}
