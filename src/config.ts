@@ -35,6 +35,11 @@ export const configSchema = z.object({
   SYNC_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
   SYNC_POLL_SECONDS: z.coerce.number().min(0.5).max(60).default(0.5),
   FACE_UPLOAD_MODE: z.enum(['bytes', 'url']).default('bytes'),
+  SYNC_WAIT_SECONDS: z.coerce.number().min(0.1).max(300).default(30),
+  SYNC_TRANSIENT_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  WEBHOOK_RAW_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  ATTENDANCE_REPEAT_SCAN_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 })
 

@@ -23,6 +23,8 @@ import { studentsRoutes } from './students/students.routes.js'
 import { createStudentsService } from './students/students.service.js'
 import { createSyncModule } from './sync/index.js'
 import { usersRoutes } from './users/users.routes.js'
+import { createWebhookModule } from './webhook/index.js'
+import { eventsRoutes } from './attendance/events.routes.js'
 import { createUsersService } from './users/users.service.js'
 
 /** The composition root: services are built here and handed to their route plugins. */
@@ -51,7 +53,10 @@ export async function registerModules (app: FastifyInstance) {
 
   const sync = createSyncModule(app, { db, devices, connector, signer })
 
+  const webhook = createWebhookModule(app)
+
   await app.register(mediaRoutes, { signer, uploadsDir })
+  await webhook.registerIntake(app)
   await app.register(async (api) => {
     await api.register(authRoutes, { auth: services.auth })
     await api.register(schoolsRoutes, { schools: services.schools })
@@ -63,5 +68,7 @@ export async function registerModules (app: FastifyInstance) {
     await api.register(deviceUsersRoutes, { deviceUsers: services.deviceUsers })
     await api.register(auditRoutes)
     await sync.register(api)
+    await webhook.register(api)
+    await api.register(eventsRoutes)
   }, { prefix: '/api/v1' })
 }

@@ -1,0 +1,32 @@
+const formatters = new Map<string, Intl.DateTimeFormat>()
+
+function partsIn (at: Date, timeZone: string) {
+  let f = formatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    formatters.set(timeZone, f)
+  }
+  const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]))
+  return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second) }
+}
+
+/** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone`. */
+export const localDateOf = (at: Date, timeZone: string) => partsIn(at, timeZone).date
+
+/** Minutes `timeZone` is ahead of UTC at that instant. */
+export function utcOffsetMinutes (timeZone: string, at: Date) {
+  const p = partsIn(at, timeZone)
+  const asUtc = Date.UTC(+p.date.slice(0, 4), +p.date.slice(5, 7) - 1, +p.date.slice(8, 10), p.hour, p.minute, p.second)
+  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000)
+}
+
+/** The instant a local date and wall time (HH:mm) denote in `timeZone`. */
+export function zonedInstant (date: string, hhmm: string, timeZone: string) {
+  const guess = new Date(`${date}T${hhmm}:00Z`)
+  const first = new Date(guess.getTime() - utcOffsetMinutes(timeZone, guess) * 60_000)
+  // A second pass settles instants next to a DST change.
+  return new Date(guess.getTime() - utcOffsetMinutes(timeZone, first) * 60_000)
+}
+
+/** Day of week (0 = Sunday) of a YYYY-MM-DD date. */
+export const weekdayOf = (date: string) => new Date(`${date}T12:00:00Z`).getUTCDay()

@@ -1,0 +1,85 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import type { Prisma } from '../../generated/prisma/client.js'
+import { actorContext } from '../../lib/context.js'
+import { pageOf, pageQuery, schoolParams, skip, uuid } from '../../lib/schemas.js'
+import { localDateOf, zonedInstant } from '../../lib/timezone.js'
+import { requireSchoolAccess } from '../../plugins/auth.js'
+import { visibleClassIds } from '../classes/classes.service.js'
+
+const eventsQuery = pageQuery.extend({
+  studentId: uuid.optional(),
+  classId: uuid.optional(),
+  deviceId: uuid.optional(),
+  direction: z.enum(['in', 'out']).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  matched: z.stringbool().optional().describe('true: events of a known student; false: unknown employeeNo or sender'),
+})
+
+const eventSchema = z.object({
+  id: z.string(),
+  deviceId: z.uuid().nullable(),
+  studentId: z.uuid().nullable(),
+  employeeNo: z.string().nullable(),
+  direction: z.enum(['in', 'out', 'both']),
+  occurredAt: z.string().describe('ISO instant'),
+  serialNo: z.number().int().nullable(),
+  major: z.number().int(),
+  minor: z.number().int(),
+  kind: z.string(),
+  countsForAttendance: z.boolean(),
+  matched: z.boolean(),
+  source: z.string(),
+}).meta({ id: 'AttendanceEvent' })
+
+export const eventsRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.addHook('onRequest', app.authenticate)
+  const canRead = requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR', 'TEACHER', 'GUARD')
+
+  app.get('/schools/:schoolId/events', {
+    preHandler: [canRead],
+    schema: {
+      tags: ['attendance'], operationId: 'listEvents', params: schoolParams, querystring: eventsQuery, response: { 200: pageOf(eventSchema) },
+      description: 'Teachers see their classes\' students; guards see today only',
+    },
+  }, async (request) => {
+    const { schoolId } = request.params
+    const q = request.query
+    const ctx = actorContext(request)
+    const classIds = await visibleClassIds(app.prisma, ctx)
+    const school = await app.prisma.school.findUniqueOrThrow({ where: { id: schoolId }, select: { timezone: true } })
+    const today = zonedInstant(localDateOf(new Date(), school.timezone), '00:00', school.timezone)
+    const from = q.from ? new Date(q.from) : undefined
+    // Teachers: only their classes' students (a class of theirs, if they name one).
+    const allowedClasses = q.classId ? (classIds && !classIds.includes(q.classId) ? [] : [q.classId]) : classIds
+    const studentScope: Prisma.StudentWhereInput | undefined = allowedClasses ? { classId: { in: allowedClasses } } : undefined
+    const where: Prisma.AttendanceEventWhereInput = {
+      schoolId,
+      ...(q.studentId && { studentId: q.studentId }),
+      ...(q.deviceId && { deviceId: q.deviceId }),
+      ...(q.direction && { direction: q.direction }),
+      ...(q.matched !== undefined && { studentId: q.matched ? (q.studentId ?? { not: null }) : null }),
+      occurredAt: {
+        ...((from || ctx.actor.role === 'GUARD') && { gte: ctx.actor.role === 'GUARD' && (!from || from < today) ? today : from }),
+        ...(q.to && { lt: new Date(q.to) }),
+      },
+    }
+    if (studentScope) {
+      const ids = (await app.prisma.student.findMany({ where: { schoolId, ...studentScope }, select: { id: true } })).map((s) => s.id)
+      where.studentId = q.studentId ? (ids.includes(q.studentId) ? q.studentId : { in: [] }) : { in: ids }
+    }
+    const [rows, total] = await Promise.all([
+      app.prisma.attendanceEvent.findMany({ where, orderBy: [{ occurredAt: 'desc' }, { id: 'desc' }], skip: skip(q), take: q.pageSize }),
+      app.prisma.attendanceEvent.count({ where }),
+    ])
+    return {
+      items: rows.map((e) => ({
+        id: String(e.id), deviceId: e.deviceId, studentId: e.studentId, employeeNo: e.employeeNo, direction: e.direction,
+        occurredAt: e.occurredAt.toISOString(), serialNo: e.serialNo, major: e.major, minor: e.minor, kind: e.kind,
+        countsForAttendance: e.countsForAttendance, matched: e.studentId !== null, source: e.source,
+      })),
+      total, page: q.page, pageSize: q.pageSize,
+    }
+  })
+}

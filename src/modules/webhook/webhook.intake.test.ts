@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
+import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
+import { expectProblem } from '../../../test/helpers/problem.js'
+import { addDevice, faceJpeg, seedClient, seedUsers, startTerminal } from '../../../test/helpers/terminals.js'
+
+async function until<T> (read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await read()
+    if (ok(v) || Date.now() > deadline) return v
+    await sleep(50)
+  }
+}
+
+const pushBody = (serialNo: number, employeeNo = '1001', time = '2026-09-01T07:55:00+05:00') => JSON.stringify({
+  ipAddress: '10.9.9.9', macAddress: 'aa:bb:cc:dd:ee:ff', dateTime: time, eventType: 'AccessControllerEvent', eventState: 'active',
+  AccessControllerEvent: { majorEventType: 5, subEventType: 75, employeeNoString: employeeNo, serialNo, currentVerifyMode: 'face' },
+})
+
+describe('webhook intake', () => {
+  let app: TestApp
+  let school: { id: string }
+  let admin: Record<string, string>
+  let secrets: { in: string, out: string }
+  let port: number
+
+  beforeAll(async () => {
+    app = await buildTestApp()
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    port = (app.server.address() as { port: number }).port
+    school = await createSchool(app, { timezone: 'Asia/Tashkent' })
+    admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
+    const info = await app.inject({ method: 'GET', url: `/api/v1/schools/${school.id}/webhook-info`, headers: admin })
+    const dirs = info.json().directions as Array<{ direction: 'in' | 'out', secret: string, url: string }>
+    secrets = { in: dirs.find((d) => d.direction === 'in')!.secret, out: dirs.find((d) => d.direction === 'out')!.secret }
+    expect(dirs[0].url).toContain(`/webhook/${school.id}/`)
+  })
+
+  const post = (body: string | Buffer, path = `/webhook/${school.id}/in/${secrets.in}`, contentType = 'application/json') =>
+    app.inject({ method: 'POST', url: path, payload: body, headers: { 'content-type': contentType } })
+
+  it('takes a face pass pushed by a simulated terminal, identifies the device by MAC and the student, and makes attendance', async () => {
+    const klass = await createClass(app, school.id, { startTime: '08:00' })
+    const student = await createStudent(app, school.id, { employeeNo: '2001', classId: klass.id })
+    const terminal = await startTerminal({ index: 60, timeZone: 'CST-5:00:00' })
+    const device = await addDevice(app, admin, school.id, terminal)
+    await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/devices/${device.id}/test-connection`, headers: admin })
+    const seed = await seedUsers(terminal, ['2001'])
+    await seed.addFace('2001', { image: await faceJpeg() })
+    await seedClient(terminal).setHttpHost('1', { url: `/webhook/${school.id}/in/${secrets.in}`, ipAddress: '127.0.0.1', portNo: port, protocolType: 'HTTP', parameterFormatType: 'JSON', addressingFormatType: 'ipaddress' })
+
+    const outcome = await terminal.recordFaceEvent({ employeeNo: '2001', time: '2026-09-01T03:05:00Z' })
+    expect(outcome.recognised).toBe(true)
+    const events = await until(() => app.prisma.attendanceEvent.findMany({ where: { schoolId: school.id, employeeNo: '2001' } }), (r) => r.length > 0)
+    expect(events).toMatchObject([{ deviceId: device.id, studentId: student.id, direction: 'in', kind: 'face_pass', countsForAttendance: true, major: 5, minor: 75 }])
+    expect(events[0].occurredAt.toISOString()).toBe('2026-09-01T03:05:00.000Z')
+
+    const day = await until(() => app.prisma.dailyAttendance.findFirst({ where: { studentId: student.id } }), (d) => d !== null)
+    // 08:05 local in Tashkent, class at 08:00, 15 minutes threshold → present, not late.
+    expect(day).toMatchObject({ status: 'PRESENT', scanCount: 1, inSchool: true, lateMinutes: 0 })
+    const listed = await app.inject({ method: 'GET', url: `/api/v1/schools/${school.id}/events?matched=true`, headers: admin })
+    expect(listed.json()).toMatchObject({ total: 1, items: [{ employeeNo: '2001', matched: true, kind: 'face_pass' }] })
+  })
+
+  it('deduplicates the same serial posted concurrently, and keeps unknown senders and persons as unmatched', async () => {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => post(pushBody(500, '9999'))))
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(8).fill(200))
+    const rows = await until(() => app.prisma.attendanceEvent.findMany({ where: { schoolId: school.id, serialNo: 500 } }), (r) => r.length > 0)
+    await sleep(300)
+    expect(await app.prisma.attendanceEvent.count({ where: { schoolId: school.id, serialNo: 500 } })).toBe(1)
+    expect(rows[0]).toMatchObject({ studentId: null, employeeNo: '9999' })
+    expect(await app.prisma.eventInbox.count({ where: { schoolId: school.id } })).toBeGreaterThanOrEqual(8)
+
+    // A school without devices: the sender is unknown, kept by its MAC.
+    const other = await createSchool(app)
+    const otherAdmin = (await signedInAs(app, 'SCHOOL_ADMIN', other.id)).headers
+    const info = await app.inject({ method: 'GET', url: `/api/v1/schools/${other.id}/webhook-info`, headers: otherAdmin })
+    const inSecret = info.json().directions.find((d: { direction: string }) => d.direction === 'in').secret
+    expect((await post(pushBody(7), `/webhook/${other.id}/in/${inSecret}`)).statusCode).toBe(200)
+    const unknown = await until(() => app.prisma.attendanceEvent.findMany({ where: { schoolId: other.id } }), (r) => r.length > 0)
+    expect(unknown).toMatchObject([{ deviceId: null, studentId: null, senderKey: 'sender:aa:bb:cc:dd:ee:ff', serialNo: 7 }])
+  })
+
+  it('refuses a wrong or missing secret, a wrong direction, and malformed bodies with stable codes, keeping nothing', async () => {
+    const before = await app.prisma.eventInbox.count()
+    expectProblem(await post(pushBody(1), `/webhook/${school.id}/in/wrong-secret`), 401, 'WEBHOOK_SECRET_INVALID')
+    expectProblem(await post(pushBody(1), `/webhook/${school.id}/in`), 401, 'WEBHOOK_SECRET_INVALID')
+    expectProblem(await post(pushBody(1), `/webhook/${school.id}/out/${secrets.in}`), 401, 'WEBHOOK_SECRET_INVALID')
+    expectProblem(await post('{"eventType":', `/webhook/${school.id}/in?secret=${secrets.in}`), 400, 'WEBHOOK_BODY_INVALID')
+    expectProblem(await post('--MIME_boundary\r\nContent-Type: application/json\r\n\r\n{"eventType":"x"', undefined, 'multipart/form-data; boundary=MIME_boundary'), 400, 'WEBHOOK_BODY_INVALID')
+    const huge = await post(Buffer.alloc(10 * 1024 * 1024, 0x20))
+    expect([400, 413]).toContain(huge.statusCode)
+    expect(huge.json().code).toBeTruthy()
+    expect(await app.prisma.eventInbox.count()).toBe(before)
+    expect((await post(pushBody(2), `/webhook/${school.id}/in?secret=${secrets.in}`)).statusCode).toBe(200)
+  })
+
+  it('rotates secrets with a grace period for the previous one', async () => {
+    const old = secrets.out
+    const rotated = await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/webhook/rotate`, headers: admin, payload: { directions: ['out'], graceMinutes: 10 } })
+    const next = rotated.json().directions.find((d: { direction: string }) => d.direction === 'out')
+    expect(next.secret).not.toBe(old)
+    expect(next.previousValidUntil).not.toBeNull()
+    expect((await post(pushBody(3), `/webhook/${school.id}/out/${old}`)).statusCode).toBe(200)
+    expect((await post(pushBody(4), `/webhook/${school.id}/out/${next.secret}`)).statusCode).toBe(200)
+    await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/webhook/rotate`, headers: admin, payload: { directions: ['out'], graceMinutes: 0 } })
+    expectProblem(await post(pushBody(5), `/webhook/${school.id}/out/${next.secret}`), 401, 'WEBHOOK_SECRET_INVALID')
+  })
+})

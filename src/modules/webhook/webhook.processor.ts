@@ -1,0 +1,203 @@
+import { createHash } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Device, PrismaClient } from '../../generated/prisma/client.js'
+import { parseDeviceDateTime, type IsapiPushEvent } from '../../integrations/isapi/index.js'
+import type { DbClient } from '../../lib/db.js'
+import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
+import { recomputeDay } from '../attendance/daily.js'
+import { classifyEvent } from '../attendance/event-kinds.js'
+import { parsePushBody } from './webhook.parse.js'
+
+const CACHE_MS = 10_000
+const BATCH = 200
+
+interface InboxRow { id: bigint, school_id: string, direction: 'in' | 'out', remote_ip: string | null, content_type: string | null, body: Uint8Array, received_at: Date }
+type SchoolInfo = { timezone: string, devices: Device[], at: number }
+
+export interface NewEvent {
+  schoolId: string
+  deviceId: string | null
+  studentId: string | null
+  employeeNo: string | null
+  direction: 'in' | 'out'
+  occurredAt: Date
+  deviceTime: string | null
+  serialNo: number | null
+  major: number
+  minor: number
+  kind: string
+  countsForAttendance: boolean
+  source: string
+  dedupeKey: string
+  senderKey: string | null
+  inboxId: bigint | null
+  payload: unknown
+}
+
+/** The school's device that sent this: by MAC, then serial number, then source IP. */
+export function identifySender (devices: Device[], e: IsapiPushEvent, remoteIp: string | null) {
+  const mac = e.macAddress?.toLowerCase()
+  const short = e.shortSerialNumber
+  return (mac && devices.find((d) => d.macAddress?.toLowerCase() === mac)) ||
+    (short && devices.find((d) => d.serialNumber?.endsWith(short) || d.deviceId === short)) ||
+    devices.find((d) => d.host === e.ipAddress || d.host === remoteIp) || null
+}
+
+const stableHash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32)
+
+/**
+ * Turns accepted webhook requests (the inbox) into events, in batches, off the request path:
+ * identifies the terminal and the student, deduplicates on (sender, serialNo) — or a content hash
+ * when there is no serial — and recomputes the days the new pass events touch.
+ */
+export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: {
+  db: PrismaClient, log: FastifyBaseLogger, repeatScanSeconds: number, onEvents?: (schoolId: string, count: number) => void
+}) {
+  const schools = new Map<string, SchoolInfo>()
+  const students = new Map<string, { at: number, byNo: Map<string, string> }>()
+
+  async function schoolInfo (tx: DbClient, schoolId: string) {
+    const hit = schools.get(schoolId)
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit
+    const school = await tx.school.findUnique({ where: { id: schoolId }, select: { timezone: true } })
+    const info = { timezone: school?.timezone ?? 'UTC', devices: await tx.device.findMany({ where: { schoolId, deletedAt: null } }), at: Date.now() }
+    schools.set(schoolId, info)
+    return info
+  }
+
+  async function studentIdOf (tx: DbClient, schoolId: string, employeeNo: string) {
+    let entry = students.get(schoolId)
+    if (!entry || (!entry.byNo.has(employeeNo) && Date.now() - entry.at > 1000)) {
+      const rows = await tx.student.findMany({ where: { schoolId }, select: { id: true, employeeNo: true } })
+      entry = { at: Date.now(), byNo: new Map(rows.map((r) => [r.employeeNo, r.id])) }
+      students.set(schoolId, entry)
+    }
+    return entry.byNo.get(employeeNo) ?? null
+  }
+
+  async function toEvents (tx: DbClient, row: InboxRow) {
+    const parsed = parsePushBody(Buffer.from(row.body), row.content_type ?? undefined)
+    const info = await schoolInfo(tx, row.school_id)
+    const out: NewEvent[] = []
+    const heartbeats: string[] = []
+    for (const e of parsed.events) {
+      const device = identifySender(info.devices, e, row.remote_ip)
+      if (e.isHeartbeat || !e.accessEvent) {
+        if (device) heartbeats.push(device.id)
+        continue
+      }
+      const a = e.accessEvent
+      const occurredAt = a.occurredAt ?? (a.time ? parseDeviceDateTime(a.time, utcOffsetMinutes(info.timezone, row.received_at)) : undefined) ?? row.received_at
+      const senderKey = device ? `device:${device.id}` : `sender:${e.macAddress ?? e.shortSerialNumber ?? e.ipAddress ?? row.remote_ip ?? 'unknown'}`
+      const kind = classifyEvent(a.major, a.minor)
+      const direction = device?.direction === 'both' && (a.attendanceStatus === 'checkIn' || a.attendanceStatus === 'checkOut')
+        ? (a.attendanceStatus === 'checkIn' ? 'in' : 'out')
+        : row.direction
+      out.push({
+        schoolId: row.school_id,
+        deviceId: device?.id ?? null,
+        studentId: a.employeeNo ? await studentIdOf(tx, row.school_id, a.employeeNo) : null,
+        employeeNo: a.employeeNo,
+        direction,
+        occurredAt,
+        deviceTime: a.time,
+        serialNo: a.serialNo,
+        major: a.major,
+        minor: a.minor,
+        ...kind,
+        source: 'push',
+        dedupeKey: a.serialNo !== null ? `${senderKey}:${a.serialNo}` : `hash:${stableHash({ senderKey, a })}`,
+        senderKey: device ? null : senderKey,
+        inboxId: row.id,
+        payload: e,
+      })
+    }
+    return { events: out, heartbeats }
+  }
+
+  async function drainOnce () {
+    const touched: Array<{ schoolId: string, studentId: string, date: string }> = []
+    const count = await db.$transaction(async (tx) => {
+      const rows = await tx.$queryRawUnsafe<InboxRow[]>(`
+        SELECT id, school_id, direction::text AS direction, remote_ip, content_type, body, received_at FROM event_inbox
+        WHERE processed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`)
+      for (const row of rows) {
+        try {
+          const { events, heartbeats } = await toEvents(tx, row)
+          const inserted = await insertEvents(tx, events)
+          for (const e of inserted) {
+            if (e.countsForAttendance && e.studentId) touched.push({ schoolId: e.schoolId, studentId: e.studentId, date: localDateOf(e.occurredAt, (await schoolInfo(tx, e.schoolId)).timezone) })
+          }
+          await noteDevices(tx, events, heartbeats)
+          await tx.$executeRawUnsafe('UPDATE event_inbox SET processed_at = now(), event_count = $2 WHERE id = $1', row.id, inserted.length)
+          if (inserted.length > 0) onEvents?.(row.school_id, inserted.length)
+        } catch (err) {
+          const e = err as { code?: string, message?: string }
+          await tx.$executeRawUnsafe('UPDATE event_inbox SET processed_at = now(), error_code = $2, error_message = $3 WHERE id = $1', row.id, e.code ?? 'PROCESSING_FAILED', (e.message ?? '').slice(0, 500))
+        }
+      }
+      return rows.length
+    }, { timeout: 60_000, maxWait: 10_000 })
+    const unique = new Map(touched.map((t) => [`${t.studentId}:${t.date}`, t]))
+    for (const t of unique.values()) await recomputeDay(db, { ...t, repeatScanSeconds })
+    return count
+  }
+
+  let running = false
+  let again = false
+  /** Drains the inbox now (coalescing concurrent kicks); errors are logged, rows stay for the next run. */
+  async function kick () {
+    if (running) {
+      again = true
+      return
+    }
+    running = true
+    try {
+      do {
+        again = false
+        while (await drainOnce() === BATCH);
+      } while (again)
+    } catch (err) {
+      log.error({ err }, 'event inbox processing failed')
+    } finally {
+      running = false
+    }
+  }
+
+  return { kick, drainOnce, invalidate: (schoolId: string) => { schools.delete(schoolId); students.delete(schoolId) } }
+}
+
+/** Inserts events, skipping duplicates; returns only those that were new. */
+export async function insertEvents (tx: DbClient, events: NewEvent[]) {
+  if (events.length === 0) return []
+  const rows = await tx.$queryRawUnsafe<Array<{ dedupe_key: string }>>(`
+    INSERT INTO attendance_events (school_id, device_id, student_id, employee_no, direction, occurred_at, device_time, serial_no, major, minor, kind,
+      counts_for_attendance, source, dedupe_key, sender_key, inbox_id, payload)
+    SELECT school_id, device_id, student_id, employee_no, direction::"DeviceDirection", occurred_at, device_time, serial_no, major, minor, kind,
+      counts_for_attendance, source, dedupe_key, sender_key, inbox_id, payload
+    FROM jsonb_to_recordset($1::jsonb) AS x(school_id uuid, device_id uuid, student_id uuid, employee_no text, direction text, occurred_at timestamptz,
+      device_time text, serial_no int, major int, minor int, kind text, counts_for_attendance boolean, source text, dedupe_key text, sender_key text,
+      inbox_id bigint, payload jsonb)
+    ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING dedupe_key`,
+  JSON.stringify(events.map((e) => ({
+    school_id: e.schoolId, device_id: e.deviceId, student_id: e.studentId, employee_no: e.employeeNo, direction: e.direction,
+    occurred_at: e.occurredAt.toISOString(), device_time: e.deviceTime, serial_no: e.serialNo, major: e.major, minor: e.minor, kind: e.kind,
+    counts_for_attendance: e.countsForAttendance, source: e.source, dedupe_key: e.dedupeKey, sender_key: e.senderKey,
+    inbox_id: e.inboxId === null ? null : String(e.inboxId), payload: e.payload,
+  }))))
+  const fresh = new Set(rows.map((r) => r.dedupe_key))
+  return events.filter((e) => fresh.has(e.dedupeKey))
+}
+
+async function noteDevices (tx: DbClient, events: NewEvent[], heartbeats: string[]) {
+  const now = new Date()
+  for (const id of new Set(heartbeats)) await tx.device.update({ where: { id }, data: { lastHeartbeatAt: now, lastSeenAt: now } })
+  const byDevice = new Map<string, NewEvent[]>()
+  for (const e of events) if (e.deviceId) byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e])
+  for (const [id, list] of byDevice) {
+    const maxSerial = Math.max(...list.map((e) => e.serialNo ?? -1))
+    await tx.$executeRawUnsafe(`UPDATE devices SET last_event_at = GREATEST(last_event_at, $2), last_seen_at = $3,
+      last_event_serial_no = CASE WHEN $4 >= 0 THEN GREATEST(COALESCE(last_event_serial_no, 0), $4) ELSE last_event_serial_no END WHERE id = $1::uuid`,
+    id, new Date(Math.max(...list.map((e) => e.occurredAt.getTime()))), now, maxSerial)
+  }
+}
