@@ -16,15 +16,19 @@ import { holidaysRoutes } from './holidays/holidays.routes.js'
 import { createHolidaysService } from './holidays/holidays.service.js'
 import { mediaRoutes } from './media/media.routes.js'
 import { createMediaSigner } from './media/media.signing.js'
+import { provisioningRoutes } from './provisioning/provisioning.routes.js'
+import { createProvisioningService } from './provisioning/provisioning.service.js'
 import { schoolsRoutes } from './schools/schools.routes.js'
 import { createSchoolsService } from './schools/schools.service.js'
 import { createStudentPhotosService } from './students/students.photos.js'
 import { studentsRoutes } from './students/students.routes.js'
 import { createStudentsService } from './students/students.service.js'
+import { createStudentSyncService } from './students/students.sync.js'
 import { createSyncModule } from './sync/index.js'
 import { usersRoutes } from './users/users.routes.js'
 import { createWebhookModule } from './webhook/index.js'
 import { eventsRoutes } from './attendance/events.routes.js'
+import { streamRoutes } from './attendance/stream.routes.js'
 import { createUsersService } from './users/users.service.js'
 
 /** The composition root: services are built here and handed to their route plugins. */
@@ -48,10 +52,11 @@ export async function registerModules (app: FastifyInstance) {
     connection: createDeviceConnectionService({ db, devices, connector }),
     deviceUsers: createDeviceUsersService({ db, devices, connector }),
     students,
-    photos: createStudentPhotosService({ db, uploadsDir, students }),
   }
-
   const sync = createSyncModule(app, { db, devices, connector, signer })
+  const photos = createStudentPhotosService({ db, uploadsDir })
+  const studentSync = createStudentSyncService({ db, students, photos, jobs: sync.jobs, waitMs: config.SYNC_WAIT_SECONDS * 1000 })
+  const provisioning = createProvisioningService({ db, students, photos, jobs: sync.jobs })
 
   const webhook = createWebhookModule(app)
 
@@ -63,12 +68,14 @@ export async function registerModules (app: FastifyInstance) {
     await api.register(usersRoutes, { users: services.users })
     await api.register(classesRoutes, { classes: services.classes })
     await api.register(holidaysRoutes, { holidays: services.holidays })
-    await api.register(studentsRoutes, { students, photos: services.photos })
+    await api.register(studentsRoutes, { students, photos, studentSync })
+    await api.register(provisioningRoutes, { provisioning })
     await api.register(devicesRoutes, { devices, connection: services.connection })
     await api.register(deviceUsersRoutes, { deviceUsers: services.deviceUsers })
     await api.register(auditRoutes)
     await sync.register(api)
     await webhook.register(api)
     await api.register(eventsRoutes)
+    await api.register(streamRoutes)
   }, { prefix: '/api/v1' })
 }

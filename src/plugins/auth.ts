@@ -16,6 +16,8 @@ declare module '@fastify/jwt' {
 declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** For EventSource streams, which cannot send headers: a bearer header, or `?token=` holding a stream token. */
+    authenticateStream: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
   }
 }
 
@@ -29,15 +31,14 @@ export default fp(async (app) => {
     sign: { expiresIn: app.config.ACCESS_TOKEN_TTL_SECONDS },
   })
 
-  app.decorate('authenticate', async (request: FastifyRequest) => {
-    let payload
-    try {
-      payload = await request.jwtVerify<{ sub: string, tv: number, sid: string, typ: string }>()
-    } catch (err) {
-      const expired = (err as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED'
-      throw unauthorized(expired ? 'Access token expired' : 'A valid bearer access token is required', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED')
-    }
-    if (payload.typ !== 'access') throw unauthorized('A valid bearer access token is required')
+  type Claims = { sub: string, tv: number, sid: string, typ: string }
+  const invalidToken = (err: unknown) => {
+    const expired = (err as { code?: string }).code?.includes('EXPIRED') ?? false
+    return unauthorized(expired ? 'Access token expired' : 'A valid bearer access token is required', expired ? 'TOKEN_EXPIRED' : 'UNAUTHORIZED')
+  }
+
+  async function admit (request: FastifyRequest, payload: Claims, typ: 'access' | 'stream') {
+    if (payload.typ !== typ) throw unauthorized('A valid bearer access token is required')
     const user = await app.prisma.user.findFirst({
       where: { id: payload.sub, deletedAt: null },
       select: {
@@ -48,6 +49,29 @@ export default fp(async (app) => {
     // A session lives as long as its refresh-token family: logout kills its access tokens too.
     if (!user || user.tokenVersion !== payload.tv || user.refreshTokens.length === 0) throw unauthorized('This session is no longer valid', 'SESSION_REVOKED')
     request.user = { id: user.id, email: user.email, role: user.role, schoolId: user.schoolId, sessionId: payload.sid }
+  }
+
+  async function authenticate (request: FastifyRequest) {
+    let payload: Claims
+    try {
+      payload = await request.jwtVerify<Claims>()
+    } catch (err) {
+      throw invalidToken(err)
+    }
+    await admit(request, payload, 'access')
+  }
+
+  app.decorate('authenticate', authenticate)
+  app.decorate('authenticateStream', async (request: FastifyRequest) => {
+    const token = (request.query as { token?: unknown } | undefined)?.token
+    if (typeof token !== 'string' || request.headers.authorization) return authenticate(request)
+    let payload: Claims
+    try {
+      payload = app.jwt.verify<Claims>(token)
+    } catch (err) {
+      throw invalidToken(err)
+    }
+    await admit(request, payload, 'stream')
   })
 }, { name: 'auth', dependencies: ['config', 'prisma'] })
 

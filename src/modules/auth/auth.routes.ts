@@ -8,6 +8,8 @@ import { changePasswordBody, loginBody, logoutBody, meSchema, refreshBody, token
 
 const tooManyAttempts = () => new AppError(429, 'RATE_LIMITED', 'Too many login attempts; try again later')
 
+const STREAM_TOKEN_SECONDS = 60
+
 export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService }> = async (app, { auth }) => {
   const tags = ['auth']
   const { LOGIN_MAX_PER_IP_PER_MINUTE, LOGIN_MAX_PER_EMAIL_PER_15_MINUTES } = app.config
@@ -43,6 +45,19 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService }> = async (a
   }, async (request, reply) => {
     await auth.logout(request.user.id, request.user.sessionId, request.body.refreshToken)
     return reply.status(204).send(null)
+  })
+
+  app.post('/auth/stream-token', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags, operationId: 'streamToken', summary: 'A 60-second token for EventSource streams (`?token=`), which cannot send headers',
+      response: { 200: z.object({ token: z.string(), expiresIn: z.number().int() }) },
+    },
+  }, async (request) => {
+    const user = await app.prisma.user.findUniqueOrThrow({ where: { id: request.user.id }, select: { tokenVersion: true } })
+    const { id, role, schoolId, sessionId } = request.user
+    const token = app.jwt.sign({ sub: id, role, schoolId, tv: user.tokenVersion, sid: sessionId ?? '', typ: 'stream' }, { expiresIn: `${STREAM_TOKEN_SECONDS}s` })
+    return { token, expiresIn: STREAM_TOKEN_SECONDS }
   })
 
   app.get('/auth/me', {

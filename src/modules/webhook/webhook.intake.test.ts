@@ -1,3 +1,4 @@
+import { get } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
@@ -107,5 +108,31 @@ describe('webhook intake', () => {
     expect((await post(pushBody(4), `/webhook/${school.id}/out/${next.secret}`)).statusCode).toBe(200)
     await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/webhook/rotate`, headers: admin, payload: { directions: ['out'], graceMinutes: 0 } })
     expectProblem(await post(pushBody(5), `/webhook/${school.id}/out/${next.secret}`), 401, 'WEBHOOK_SECRET_INVALID')
+  })
+
+  it('streams new events live to an EventSource holding a stream token (no header), and refuses an access token in the query', async () => {
+    const { token } = (await app.inject({ method: 'POST', url: '/api/v1/auth/stream-token', headers: admin })).json()
+    const accessToken = admin.authorization.slice('Bearer '.length)
+    const refused = await app.inject({ method: 'GET', url: `/api/v1/schools/${school.id}/events/stream?token=${accessToken}` })
+    expectProblem(refused, 401, 'UNAUTHORIZED')
+
+    const received = await new Promise<string>((resolve, reject) => {
+      const req = get(`http://127.0.0.1:${port}/api/v1/schools/${school.id}/events/stream?token=${token}`, (res) => {
+        expect(res.headers['content-type']).toContain('text/event-stream')
+        let text = ''
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString()
+          if (text.includes(': connected')) post(pushBody(777, '4242')).catch(reject)
+          if (text.includes('event: event')) {
+            req.destroy()
+            resolve(text)
+          }
+        })
+      })
+      req.on('error', (err) => { if (!String(err).includes('socket hang up')) reject(err) })
+      setTimeout(() => reject(new Error('no event within 8 s')), 8000)
+    })
+    const data = JSON.parse(/event: event\ndata: (.+)\n/.exec(received)![1])
+    expect(data).toMatchObject({ employeeNo: '4242', kind: 'face_pass', matched: false })
   })
 })

@@ -1,0 +1,78 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { z } from 'zod'
+import { actorContext } from '../../lib/context.js'
+import { schoolParams } from '../../lib/schemas.js'
+import { requireSchoolAccess } from '../../plugins/auth.js'
+import { visibleClassIds } from '../classes/classes.service.js'
+
+const POLL_MS = 1000
+const KEEPALIVE_MS = 15_000
+
+/**
+ * Live school feed over Server-Sent Events: `event` for each new terminal event, `attendance` for
+ * each changed day summary. Read from the database, so events processed by any server process show up.
+ */
+export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get('/schools/:schoolId/events/stream', {
+    onRequest: [app.authenticateStream],
+    preHandler: [requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR', 'TEACHER', 'GUARD')],
+    schema: {
+      tags: ['attendance'], operationId: 'eventStream', params: schoolParams,
+      querystring: z.object({ token: z.string().optional().describe('A stream token from POST /auth/stream-token (EventSource cannot send headers)') }),
+      description: 'Server-Sent Events: `event` (new terminal events) and `attendance` (changed day summaries)',
+      response: { 200: z.string().describe('text/event-stream') },
+    },
+  }, async (request, reply) => {
+    const { schoolId } = request.params
+    const classIds = await visibleClassIds(app.prisma, actorContext(request))
+    const visible = classIds
+      ? new Set((await app.prisma.student.findMany({ where: { schoolId, classId: { in: classIds } }, select: { id: true } })).map((s) => s.id))
+      : null
+    const last = await app.prisma.attendanceEvent.findFirst({ where: { schoolId }, orderBy: { id: 'desc' }, select: { id: true } })
+    let lastEventId = last?.id ?? 0n
+    let since = new Date()
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.write(': connected\n\n')
+    let closed = false
+    request.raw.on('close', () => { closed = true })
+    let lastWrite = Date.now()
+    const send = (event: string, data: unknown) => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+      lastWrite = Date.now()
+    }
+    try {
+      while (!closed) {
+        const events = await app.prisma.attendanceEvent.findMany({ where: { schoolId, id: { gt: lastEventId } }, orderBy: { id: 'asc' }, take: 500 })
+        for (const e of events) {
+          lastEventId = e.id
+          if (visible && (!e.studentId || !visible.has(e.studentId))) continue
+          send('event', {
+            id: String(e.id), deviceId: e.deviceId, studentId: e.studentId, employeeNo: e.employeeNo, direction: e.direction,
+            occurredAt: e.occurredAt.toISOString(), kind: e.kind, countsForAttendance: e.countsForAttendance, matched: e.studentId !== null,
+          })
+        }
+        const checkedAt = new Date()
+        const days = await app.prisma.dailyAttendance.findMany({ where: { schoolId, updatedAt: { gte: since } }, orderBy: { updatedAt: 'asc' }, take: 500 })
+        since = days.length === 500 ? days[days.length - 1].updatedAt : checkedAt
+        for (const d of days) {
+          if (visible && !visible.has(d.studentId)) continue
+          send('attendance', {
+            studentId: d.studentId, date: d.date.toISOString().slice(0, 10), status: d.status, inSchool: d.inSchool, scanCount: d.scanCount,
+            firstInAt: d.firstInAt?.toISOString() ?? null, lastOutAt: d.lastOutAt?.toISOString() ?? null, lateMinutes: d.lateMinutes,
+          })
+        }
+        if (Date.now() - lastWrite > KEEPALIVE_MS) {
+          res.write(': keep-alive\n\n')
+          lastWrite = Date.now()
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+      }
+    } catch (err) {
+      request.log.warn({ err }, 'event stream ended by an error')
+    } finally {
+      res.end()
+    }
+  })
+}
