@@ -35,15 +35,15 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     res.write(': connected\n\n')
-    let closed = false
-    request.raw.on('close', () => { closed = true })
+    const connection = { open: true }
+    request.raw.on('close', () => { connection.open = false })
     let lastWrite = Date.now()
     const send = (event: string, data: unknown) => {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
       lastWrite = Date.now()
     }
     try {
-      while (!closed) {
+      while (connection.open) {
         const events = await app.prisma.attendanceEvent.findMany({ where: { schoolId, id: { gt: lastEventId } }, orderBy: { id: 'asc' }, take: 500 })
         for (const e of events) {
           lastEventId = e.id
