@@ -29,6 +29,8 @@ import { usersRoutes } from './users/users.routes.js'
 import { createWebhookModule } from './webhook/index.js'
 import { eventsRoutes } from './attendance/events.routes.js'
 import { streamRoutes } from './attendance/stream.routes.js'
+import { attendanceRoutes } from './attendance/attendance.routes.js'
+import { createAttendanceService } from './attendance/attendance.service.js'
 import { createUsersService } from './users/users.service.js'
 
 /** The composition root: services are built here and handed to their route plugins. */
@@ -77,5 +79,6 @@ export async function registerModules (app: FastifyInstance) {
     await webhook.register(api)
     await api.register(eventsRoutes)
     await api.register(streamRoutes)
+    await api.register(attendanceRoutes, { attendance: createAttendanceService({ db }) })
   }, { prefix: '/api/v1' })
 }

@@ -113,3 +113,6 @@ ALTER TABLE "attendance_events" ADD CONSTRAINT "attendance_events_school_id_fkey
 
 -- AddForeignKey
 ALTER TABLE "daily_attendance" ADD CONSTRAINT "daily_attendance_school_id_fkey" FOREIGN KEY ("school_id") REFERENCES "schools"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "daily_attendance" ADD CONSTRAINT "daily_attendance_student_id_fkey" FOREIGN KEY ("student_id") REFERENCES "students"("id") ON DELETE CASCADE ON UPDATE CASCADE;

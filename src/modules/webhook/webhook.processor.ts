@@ -65,14 +65,18 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
     return info
   }
 
+  /** Known employeeNos are cached per school; a miss is looked up (the student may be minutes old). */
   async function studentIdOf (tx: DbClient, schoolId: string, employeeNo: string) {
     let entry = students.get(schoolId)
-    if (!entry || (!entry.byNo.has(employeeNo) && Date.now() - entry.at > 1000)) {
-      const rows = await tx.student.findMany({ where: { schoolId }, select: { id: true, employeeNo: true } })
-      entry = { at: Date.now(), byNo: new Map(rows.map((r) => [r.employeeNo, r.id])) }
+    if (!entry || Date.now() - entry.at > CACHE_MS) {
+      entry = { at: Date.now(), byNo: new Map() }
       students.set(schoolId, entry)
     }
-    return entry.byNo.get(employeeNo) ?? null
+    const hit = entry.byNo.get(employeeNo)
+    if (hit) return hit
+    const row = await tx.student.findFirst({ where: { schoolId, employeeNo }, select: { id: true } })
+    if (row) entry.byNo.set(employeeNo, row.id)
+    return row?.id ?? null
   }
 
   async function toEvents (tx: DbClient, row: InboxRow) {
@@ -143,25 +147,27 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
     return count
   }
 
-  let running = false
+  let current: Promise<void> | null = null
   let again = false
-  /** Drains the inbox now (coalescing concurrent kicks); errors are logged, rows stay for the next run. */
-  async function kick () {
-    if (running) {
+  /** Drains the inbox (coalescing concurrent kicks; resolves when the drain it joined ends); errors are logged, rows stay for the next run. */
+  function kick (): Promise<void> {
+    if (current) {
       again = true
-      return
+      return current
     }
-    running = true
-    try {
-      do {
-        again = false
-        while (await drainOnce() === BATCH);
-      } while (again)
-    } catch (err) {
-      log.error({ err }, 'event inbox processing failed')
-    } finally {
-      running = false
-    }
+    current = (async () => {
+      try {
+        do {
+          again = false
+          while (await drainOnce() === BATCH);
+        } while (again)
+      } catch (err) {
+        log.error({ err }, 'event inbox processing failed')
+      } finally {
+        current = null
+      }
+    })()
+    return current
   }
 
   return { kick, drainOnce, invalidate: (schoolId: string) => { schools.delete(schoolId); students.delete(schoolId) } }

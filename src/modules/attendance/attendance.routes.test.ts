@@ -1,0 +1,118 @@
+import ExcelJS from 'exceljs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
+import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
+import { expectProblem } from '../../../test/helpers/problem.js'
+import { localDateOf } from '../../lib/timezone.js'
+import { markAbsences } from './attendance.absence.js'
+
+describe('attendance', () => {
+  let app: TestApp
+  let school: { id: string }
+  let admin: Record<string, string>
+  let secret: { in: string, out: string }
+  let klass: { id: string }
+  const base = () => `/api/v1/schools/${school.id}`
+
+  beforeAll(async () => {
+    app = await buildTestApp()
+    school = await createSchool(app, { timezone: 'Asia/Tashkent', lateThresholdMinutes: 10, absenceCutoffMinutes: 120, weekendDays: [0] })
+    admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
+    klass = await createClass(app, school.id, { name: '5A', startTime: '08:00' })
+    const dirs = (await app.inject({ method: 'GET', url: `${base()}/webhook-info`, headers: admin })).json().directions
+    secret = { in: dirs[0].direction === 'in' ? dirs[0].secret : dirs[1].secret, out: dirs[0].direction === 'out' ? dirs[0].secret : dirs[1].secret }
+  })
+
+  let serial = 1
+  /** Pushes a face pass through the real webhook and waits until it is processed. */
+  async function scan (employeeNo: string, isoTime: string, direction: 'in' | 'out' = 'in') {
+    const body = { macAddress: 'aa:00:00:00:00:01', dateTime: isoTime, eventType: 'AccessControllerEvent', AccessControllerEvent: { majorEventType: 5, subEventType: 75, employeeNoString: employeeNo, serialNo: serial++ } }
+    const res = await app.inject({ method: 'POST', url: `/webhook/${school.id}/${direction}/${secret[direction]}`, payload: body })
+    expect(res.statusCode).toBe(200)
+    // The processor runs off the request path; drain it here so the test is deterministic.
+    await app.eventProcessor.kick()
+    await app.eventProcessor.kick()
+  }
+
+  const day = (studentId: string, date: string) => app.prisma.dailyAttendance.findUnique({ where: { studentId_date: { studentId, date: new Date(`${date}T00:00:00Z`) } } })
+
+  it('applies the late rule from the class start, in the school timezone, and recomputes a day when an earlier event arrives late', async () => {
+    const s = await createStudent(app, school.id, { employeeNo: '3001', classId: klass.id })
+    await scan('3001', '2026-09-01T08:25:00+05:00')
+    expect(await day(s.id, '2026-09-01')).toMatchObject({ status: 'LATE', lateMinutes: 25, scanCount: 1 })
+    await scan('3001', '2026-09-01T07:50:00+05:00')
+    expect(await day(s.id, '2026-09-01')).toMatchObject({ status: 'PRESENT', lateMinutes: 0, scanCount: 2 })
+    await scan('3001', '2026-09-01T23:59:59+05:00', 'out')
+    expect(await day(s.id, '2026-09-01')).toMatchObject({ inSchool: false, scanCount: 3 })
+    expect(await day(s.id, '2026-09-02')).toBeNull()
+  })
+
+  it('never overwrites a manual EXCUSED with a later scan, audits manual changes, and supports bulk', async () => {
+    const s = await createStudent(app, school.id, { employeeNo: '3002', classId: klass.id })
+    const put = await app.inject({ method: 'PUT', url: `${base()}/attendance/${s.id}/2026-09-03`, headers: admin, payload: { status: 'EXCUSED', note: 'doctor' } })
+    expect(put.json()).toMatchObject({ status: 'EXCUSED', manual: true, note: 'doctor' })
+    await scan('3002', '2026-09-03T08:40:00+05:00')
+    expect(await day(s.id, '2026-09-03')).toMatchObject({ status: 'EXCUSED', scanCount: 1 })
+    expect(await app.prisma.auditLog.count({ where: { action: 'set_attendance', entityId: `${s.id}/2026-09-03` } })).toBe(1)
+
+    const s2 = await createStudent(app, school.id, { classId: klass.id })
+    const bulk = await app.inject({ method: 'POST', url: `${base()}/attendance/bulk`, headers: admin, payload: { date: '2026-09-04', studentIds: [s.id, s2.id], status: 'ABSENT' } })
+    expect(bulk.json()).toEqual({ ok: true, updated: 2 })
+    expectProblem(await app.inject({ method: 'POST', url: `${base()}/attendance/bulk`, headers: admin, payload: { date: '2026-09-04', studentIds: ['00000000-0000-4000-8000-000000000000'], status: 'ABSENT' } }), 404, 'STUDENT_NOT_FOUND')
+  })
+
+  it('marks absences after the cutoff in the school timezone, skipping weekends and holidays', async () => {
+    const s = await createStudent(app, school.id, { classId: klass.id })
+    // Tuesday 2026-09-08: class 08:00 + 120 min cutoff = 10:00 local = 05:00Z.
+    await markAbsences(app.prisma, new Date('2026-09-08T04:59:00Z'))
+    expect(await day(s.id, '2026-09-08')).toBeNull()
+    await markAbsences(app.prisma, new Date('2026-09-08T05:00:00Z'))
+    expect(await day(s.id, '2026-09-08')).toMatchObject({ status: 'ABSENT', manual: false })
+    // Sunday is the school's weekend; 2026-09-09 is a holiday.
+    await markAbsences(app.prisma, new Date('2026-09-13T09:00:00Z'))
+    expect(await day(s.id, '2026-09-13')).toBeNull()
+    await app.inject({ method: 'POST', url: `${base()}/holidays`, headers: admin, payload: { date: '2026-09-09', name: 'Holiday' } })
+    await markAbsences(app.prisma, new Date('2026-09-09T09:00:00Z'))
+    expect(await day(s.id, '2026-09-09')).toBeNull()
+    // A scan after the automatic ABSENT makes the day LATE.
+    const no = (await app.prisma.student.findUniqueOrThrow({ where: { id: s.id } })).employeeNo
+    await scan(no, '2026-09-08T10:30:00+05:00')
+    expect(await day(s.id, '2026-09-08')).toMatchObject({ status: 'LATE', lateMinutes: 150 })
+  })
+
+  it('lists days with filters, gives statistics, and exports CSV and Excel with every row', async () => {
+    const list = await app.inject({ method: 'GET', url: `${base()}/attendance?from=2026-09-01&to=2026-09-30&status=LATE`, headers: admin })
+    expect(list.json().items.every((r: { status: string }) => r.status === 'LATE')).toBe(true)
+    expect(list.json().total).toBeGreaterThanOrEqual(1)
+
+    const byHour = (await app.inject({ method: 'GET', url: `${base()}/attendance/stats?by=hour&from=2026-09-01&to=2026-09-01`, headers: admin })).json()
+    expect(byHour.rows).toEqual(expect.arrayContaining([{ key: '08', label: '08', scans: 1 }, { key: '07', label: '07', scans: 1 }, { key: '23', label: '23', scans: 1 }]))
+    const byClass = (await app.inject({ method: 'GET', url: `${base()}/attendance/stats?by=class&from=2026-09-01&to=2026-09-30`, headers: admin })).json()
+    expect(byClass.rows[0]).toMatchObject({ label: '5A' })
+
+    const total = await app.prisma.dailyAttendance.count({ where: { schoolId: school.id, date: { gte: new Date('2026-09-01'), lte: new Date('2026-09-30') } } })
+    const csv = await app.inject({ method: 'GET', url: `${base()}/attendance/export?format=csv&from=2026-09-01&to=2026-09-30`, headers: admin })
+    expect(csv.headers['content-type']).toContain('text/csv')
+    const lines = csv.body.trim().split('\r\n')
+    expect(lines[0]).toContain('date,employeeNo,lastName')
+    expect(lines).toHaveLength(total + 1)
+
+    const xlsx = await app.inject({ method: 'GET', url: `${base()}/attendance/export?format=xlsx&from=2026-09-01&to=2026-09-30`, headers: admin })
+    const book = new ExcelJS.Workbook()
+    await book.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer)
+    expect(book.getWorksheet('Attendance')?.rowCount).toBe(total + 1)
+  })
+
+  it('shows today per class with who is in school, to guards too; guards cannot read history', async () => {
+    const s = await createStudent(app, school.id, { employeeNo: '3100', classId: klass.id })
+    await scan('3100', new Date().toISOString())
+    const guard = (await signedInAs(app, 'GUARD', school.id)).headers
+    const today = await app.inject({ method: 'GET', url: `${base()}/attendance/today`, headers: guard })
+    expect(today.statusCode).toBe(200)
+    expect(today.json()).toMatchObject({ date: localDateOf(new Date(), 'Asia/Tashkent'), timezone: 'Asia/Tashkent' })
+    expect(today.json().inSchoolNow.map((p: { studentId: string }) => p.studentId)).toContain(s.id)
+    const c = today.json().classes.find((x: { classId: string }) => x.classId === klass.id)
+    expect(c.total).toBe(c.present + c.late + c.absent + c.excused + c.notYetArrived)
+    expect((await app.inject({ method: 'GET', url: `${base()}/attendance?from=2026-09-01`, headers: guard })).statusCode).toBe(403)
+  })
+})
