@@ -5,6 +5,7 @@ import {
   createIsapiClient, type IsapiClient, type IsapiDeviceRegistry, type IsapiErrorCode, type IsapiMetrics, type IsapiOutcome, type IsapiTimeouts,
 } from '../../integrations/isapi/index.js'
 import type { CredentialsCipher } from '../../lib/credentials-cipher.js'
+import type { DeviceLocks } from '../../lib/device-locks.js'
 import { unprocessable } from '../../lib/errors.js'
 
 /** Errors that mean the terminal could not be talked to; anything else it answered, so it is alive. */
@@ -20,6 +21,7 @@ export interface DeviceConnectorDeps {
   isapi: { dispatcher: Dispatcher, insecureDispatcher: Dispatcher, registry: IsapiDeviceRegistry }
   metrics?: IsapiMetrics
   log: FastifyBaseLogger
+  locks: DeviceLocks
   timeouts?: Partial<IsapiTimeouts>
   now?: () => number
 }
@@ -56,6 +58,8 @@ export function createDeviceConnector (deps: DeviceConnectorDeps) {
   }
 
   return {
+    /** Runs `fn` as the only operation on these terminals across all processes (sync shares hold the same locks). */
+    exclusive: <T>(deviceIds: string[], fn: () => Promise<T>) => deps.locks.exclusive(deviceIds, fn),
     /** A client for this device; 422 DEVICE_NO_CREDENTIALS when it has no username or password yet. */
     connect (device: Device): IsapiClient {
       if (!device.username || !device.passwordEncrypted) {

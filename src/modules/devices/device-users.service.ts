@@ -52,9 +52,11 @@ const auditView = (u: IsapiUserInput | IsapiUser) =>
   ({ employeeNo: u.employeeNo, name: u.name, gender: u.gender ?? null, valid: 'valid' in u ? u.valid : null })
 
 export function createDeviceUsersService ({ db, devices, connector }: { db: PrismaClient, devices: DevicesService, connector: DeviceConnector }) {
-  async function open (schoolId: string, deviceId: string) {
+  /** Runs `fn` with a client for the device, as the only operation on that terminal (a running sync makes it wait). */
+  async function withDevice<T> (schoolId: string, deviceId: string, fn: (d: { device: Device, client: IsapiClient }) => Promise<T>) {
     const device = await devices.mustFind(schoolId, deviceId)
-    return { device, client: connector.connect(device) }
+    const client = connector.connect(device)
+    return connector.exclusive([device.id], () => fn({ device, client }))
   }
 
   async function studentsFor (schoolId: string, employeeNos: string[]) {
@@ -126,61 +128,66 @@ export function createDeviceUsersService ({ db, devices, connector }: { db: Pris
 
   return {
     async list (schoolId: string, deviceId: string, q: DeviceUsersQuery) {
-      const { client } = await open(schoolId, deviceId)
-      if (q.search) {
-        const needle = q.search.toLowerCase()
-        const matches = (await client.listUsers()).filter((u) => u.name.toLowerCase().includes(needle) || u.employeeNo.toLowerCase().includes(needle))
-        return { items: await withStudents(schoolId, matches.slice(skip(q), skip(q) + q.pageSize)), total: matches.length }
-      }
-      const { items, total } = await client.readUsersAt(skip(q), q.pageSize)
-      // Past the end some firmware reports totalMatches 0; the count is authoritative then.
-      const realTotal = items.length === 0 && skip(q) > 0 ? (await client.countUsers()).userNumber : total
-      return { items: await withStudents(schoolId, items), total: realTotal }
+      return withDevice(schoolId, deviceId, async ({ client }) => {
+        if (q.search) {
+          const needle = q.search.toLowerCase()
+          const matches = (await client.listUsers()).filter((u) => u.name.toLowerCase().includes(needle) || u.employeeNo.toLowerCase().includes(needle))
+          return { items: await withStudents(schoolId, matches.slice(skip(q), skip(q) + q.pageSize)), total: matches.length }
+        }
+        const { items, total } = await client.readUsersAt(skip(q), q.pageSize)
+        // Past the end some firmware reports totalMatches 0; the count is authoritative then.
+        const realTotal = items.length === 0 && skip(q) > 0 ? (await client.countUsers()).userNumber : total
+        return { items: await withStudents(schoolId, items), total: realTotal }
+      })
     },
 
     async get (schoolId: string, deviceId: string, employeeNo: string) {
-      const { client } = await open(schoolId, deviceId)
-      const [dto] = await withStudents(schoolId, [await mustGetUser(client, employeeNo)])
-      return dto
+      return withDevice(schoolId, deviceId, async ({ client }) => {
+        const [dto] = await withStudents(schoolId, [await mustGetUser(client, employeeNo)])
+        return dto
+      })
     },
 
     async face (schoolId: string, deviceId: string, employeeNo: string) {
-      const { client } = await open(schoolId, deviceId)
-      await mustGetUser(client, employeeNo)
-      const jpeg = await currentFace(client, employeeNo)
-      if (!jpeg) throw notFound('Device user face')
-      return jpeg
+      return withDevice(schoolId, deviceId, async ({ client }) => {
+        await mustGetUser(client, employeeNo)
+        const jpeg = await currentFace(client, employeeNo)
+        if (!jpeg) throw notFound('Device user face')
+        return jpeg
+      })
     },
 
     async remove (ctx: ActorContext, schoolId: string, deviceId: string, employeeNo: string, confirm: boolean | undefined) {
       if (confirm !== true) throw badRequest('CONFIRMATION_REQUIRED', 'Deleting a person from a terminal also deletes their face there; repeat with ?confirm=true')
-      const { device, client } = await open(schoolId, deviceId)
-      const before = await mustGetUser(client, employeeNo)
-      await client.deleteUsers([employeeNo])
-      await recordAudit(db, ctx, { action: 'delete_device_user', entity: 'device', entityId: device.id, schoolId, before: auditView(before) })
+      return withDevice(schoolId, deviceId, async ({ device, client }) => {
+        const before = await mustGetUser(client, employeeNo)
+        await client.deleteUsers([employeeNo])
+        await recordAudit(db, ctx, { action: 'delete_device_user', entity: 'device', entityId: device.id, schoolId, before: auditView(before) })
+      })
     },
 
     async update (ctx: ActorContext, schoolId: string, deviceId: string, employeeNo: string, input: UpdateDeviceUserInput) {
       // A bad photo is refused before the terminal is touched.
       const newFace = input.faceImageBase64 ? (await normaliseFacePhoto(decodeBase64Image(input.faceImageBase64))).jpeg : null
-      const { device, client } = await open(schoolId, deviceId)
-      const current = await mustGetUser(client, employeeNo)
-      const target = input.employeeNo ?? employeeNo
-      const next = mergeUser(current, target, input)
-      let method: 'modify' | 'setUp' | 'recreate'
-      if (target === employeeNo) {
-        method = await editInPlace(client, capsOf(device), next)
-        if (newFace) await client.replaceFace(target, { image: newFace })
-      } else {
-        method = 'recreate'
-        await recreate(client, employeeNo, next, newFace ?? await currentFace(client, employeeNo))
-      }
-      await recordAudit(db, ctx, {
-        action: 'update_device_user', entity: 'device', entityId: device.id, schoolId,
-        before: { ...auditView(current), face: null }, after: { ...auditView(next), face: newFace ? 'replaced' : null },
+      return withDevice(schoolId, deviceId, async ({ device, client }) => {
+        const current = await mustGetUser(client, employeeNo)
+        const target = input.employeeNo ?? employeeNo
+        const next = mergeUser(current, target, input)
+        let method: 'modify' | 'setUp' | 'recreate'
+        if (target === employeeNo) {
+          method = await editInPlace(client, capsOf(device), next)
+          if (newFace) await client.replaceFace(target, { image: newFace })
+        } else {
+          method = 'recreate'
+          await recreate(client, employeeNo, next, newFace ?? await currentFace(client, employeeNo))
+        }
+        await recordAudit(db, ctx, {
+          action: 'update_device_user', entity: 'device', entityId: device.id, schoolId,
+          before: { ...auditView(current), face: null }, after: { ...auditView(next), face: newFace ? 'replaced' : null },
+        })
+        const [user] = await withStudents(schoolId, [await mustGetUser(client, target)])
+        return { user, method, faceUpdated: newFace !== null }
       })
-      const [user] = await withStudents(schoolId, [await mustGetUser(client, target)])
-      return { user, method, faceUpdated: newFace !== null }
     },
   }
 }

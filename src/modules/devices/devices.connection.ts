@@ -44,15 +44,14 @@ export function createDeviceConnectionService ({ db, devices, connector }: { db:
     async testConnection (ctx: ActorContext, schoolId: string, id: string) {
       const device = await devices.mustFind(schoolId, id)
       const client = connector.connect(device)
-      let info: IsapiDeviceInfo
-      let capabilities: IsapiCapabilities
+      let probed: { info: IsapiDeviceInfo, capabilities: IsapiCapabilities }
       try {
-        info = await client.getDeviceInfo()
-        capabilities = await client.getCapabilities()
+        probed = await connector.exclusive([device.id], async () => ({ info: await client.getDeviceInfo(), capabilities: await client.getCapabilities() }))
       } catch (err) {
         if (isIsapiError(err)) await audit(db, ctx, device, { ok: false, error: err.code })
         throw err
       }
+      const { info, capabilities } = probed
       const deviceId = resolveDeviceId(device.deviceId, info)
       try {
         const updated = await withTransaction(db, async (tx) => {

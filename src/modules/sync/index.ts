@@ -4,7 +4,6 @@ import type { PrismaClient } from '../../generated/prisma/client.js'
 import type { DeviceConnector } from '../devices/device-connector.js'
 import type { DevicesService } from '../devices/devices.service.js'
 import type { MediaSigner } from '../media/media.signing.js'
-import { createDeviceLocks } from './device-locks.js'
 import { jobsRoutes } from './jobs.routes.js'
 import { createDriftService } from './sync.drift.js'
 import { createJobsService } from './sync.jobs.js'
@@ -15,7 +14,7 @@ import { syncRoutes } from './sync.routes.js'
 /** Builds the sync engine (queue, runner, device locks) and ties its life to the app's. */
 export function createSyncModule (app: FastifyInstance, deps: { db: PrismaClient, devices: DevicesService, connector: DeviceConnector, signer: MediaSigner }) {
   const { config } = app
-  const locks = createDeviceLocks(config.DATABASE_URL, config.SYNC_CONCURRENCY + 1)
+  const locks = app.deviceLocks
   const runner = createSyncRunner({
     db: deps.db, connector: deps.connector, locks, signer: deps.signer,
     uploadsDir: path.join(config.DATA_DIR, 'uploads'),
@@ -25,6 +24,7 @@ export function createSyncModule (app: FastifyInstance, deps: { db: PrismaClient
       sliceMs: config.SYNC_SLICE_SECONDS * 1000,
       faceMode: config.FACE_UPLOAD_MODE,
       faceUrlTtlSeconds: config.PHOTO_URL_TTL_SECONDS,
+      transientBackoffMs: config.SYNC_TRANSIENT_BACKOFF_MS,
     },
     log: app.log.child({ module: 'sync' }),
   })
@@ -42,7 +42,6 @@ export function createSyncModule (app: FastifyInstance, deps: { db: PrismaClient
   app.addHook('onReady', async () => { await queue.start() })
   app.addHook('onClose', async () => {
     await queue.stop()
-    await locks.close()
   })
 
   return {

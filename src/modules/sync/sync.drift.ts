@@ -15,7 +15,8 @@ export function createDriftService ({ db, devices, connector, jobs }: { db: Pris
   async function check (schoolId: string, deviceId: string) {
     const device = await devices.mustFind(schoolId, deviceId)
     const nameMax = (device.capabilities as IsapiCapabilities | null)?.users.nameMaxLength
-    const onDevice = new Map((await connector.connect(device).listUsers()).map((u) => [u.employeeNo, u]))
+    const users = await connector.exclusive([device.id], () => connector.connect(device).listUsers())
+    const onDevice = new Map(users.map((u) => [u.employeeNo, u]))
     const [students, persons] = await Promise.all([
       db.student.findMany({
         where: { schoolId, status: 'active', deletedAt: null },

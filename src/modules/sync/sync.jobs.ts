@@ -188,10 +188,9 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
     async retry (ctx: ActorContext | null, job: SyncJob, deviceIds?: string[]) {
       if (!isFinished(job.status)) throw conflict('JOB_RUNNING', 'The job is still running; retry it once it has ended')
       const updated = await withTransaction(db, async (tx) => {
-        const devFilter = deviceIds ? 'AND device_id = ANY($2::uuid[])' : ''
         const reset = await tx.$executeRawUnsafe(`
           UPDATE sync_job_items SET status = 'pending', error_code = NULL, error_message = NULL, step = NULL, finished_at = NULL
-          WHERE job_id = $1::uuid AND status = 'failed' ${devFilter}`, job.id, deviceIds ?? [])
+          WHERE job_id = $1::uuid AND status = 'failed' AND ($2::uuid[] IS NULL OR device_id = ANY($2::uuid[]))`, job.id, deviceIds ?? null)
         if (reset === 0) throw conflict('NOTHING_TO_RETRY', 'The job has no failed items')
         await tx.$executeRawUnsafe(`
           UPDATE sync_job_devices SET status = 'queued', error_code = NULL, error_message = NULL, finished_at = NULL

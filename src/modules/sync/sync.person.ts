@@ -36,7 +36,8 @@ export interface PersonSyncOptions {
 
 export type Step = 'user' | 'face' | 'delete' | 'disable' | 'read' | 'copy'
 export type PersonOutcome =
-  | { status: 'success', faceOnDevice: boolean, facePhotoVersion: number | null }
+  /** `recordVersion`: the person's version now on the device when the record was not sent (photos only). */
+  | { status: 'success', faceOnDevice: boolean, facePhotoVersion: number | null, recordVersion?: number | null }
   | { status: 'skipped', reason: string, faceOnDevice?: boolean, facePhotoVersion?: number | null }
 
 /** Thrown with the step it happened in, so a failed item says where it failed. */
@@ -96,14 +97,17 @@ export async function syncPerson (client: IsapiClient, s: Student, pd: PersonDev
     if (!s.photoUrl) return { status: 'skipped', reason: 'no photo' }
     if (!o.full && faceCurrent) return { status: 'skipped', reason: 'unchanged' }
   }
-  if (!o.photosOnly || !userCurrent) {
+  // Photos only: the record goes only where the person is not on the device yet.
+  const sendRecord = !o.photosOnly || pd?.state !== 'synced'
+  if (sendRecord) {
     await inStep('user', () => putUser(client, userRecordOf(s, o), o.supportsSetUp))
   }
-  if (!s.photoUrl) return { status: 'success', faceOnDevice: pd?.faceOnDevice ?? false, facePhotoVersion: null }
-  if (!o.full && faceCurrent) return { status: 'success', faceOnDevice: true, facePhotoVersion: photoVersion }
+  const record = sendRecord ? {} : { recordVersion: pd?.syncedVersion ?? null }
+  if (!s.photoUrl) return { status: 'success', faceOnDevice: pd?.faceOnDevice ?? false, facePhotoVersion: null, ...record }
+  if (!o.full && faceCurrent) return { status: 'success', faceOnDevice: true, facePhotoVersion: photoVersion, ...record }
   const source = await inStep('face', () => o.faceSource(s.photoUrl as string))
   await inStep('face', () => putFace(client, s.employeeNo, source))
-  return { status: 'success', faceOnDevice: true, facePhotoVersion: photoVersion }
+  return { status: 'success', faceOnDevice: true, facePhotoVersion: photoVersion, ...record }
 }
 
 /** Deletes the person (and with it the face); absent already counts as done. */

@@ -7,7 +7,7 @@ import { isIsapiError, type FaceSource, type IsapiCapabilities, type IsapiClient
 import type { DeviceConnector } from '../devices/device-connector.js'
 import type { MediaSigner } from '../media/media.signing.js'
 import { cloneDeviceItem, planDeviceClone } from './sync.clone.js'
-import type { DeviceLocks } from './device-locks.js'
+import type { DeviceLocks } from '../../lib/device-locks.js'
 import { StepError, disablePerson, removePerson, syncPerson, type PersonOutcome } from './sync.person.js'
 import {
   failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus, type ItemResult, type PersonDeviceChange,
@@ -33,6 +33,8 @@ export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
 // A device that cannot be talked to: its remaining items fail with this cause and are not tried.
 const DEVICE_LEVEL = ['DEVICE_AUTH_FAILED', 'DEVICE_LOCKED', 'DEVICE_UNREACHABLE', 'DEVICE_TIMEOUT'] as const
 const PAGE = 50
+// How often a running share looks for a cancel between persons: stops soon without a query per person.
+const CANCEL_CHECK_MS = 200
 
 export type ShareOutcome = 'done' | 'continue' | 'locked'
 
@@ -92,7 +94,7 @@ export function createSyncRunner (deps: RunnerDeps) {
       result: { id: item.id, status: o.status, errorMessage: o.status === 'skipped' ? o.reason : null },
       pd: o.status === 'skipped' && o.reason === 'unchanged'
         ? undefined
-        : item.studentId ? { ...base, state, syncedVersion: version, facePhotoVersion: o.facePhotoVersion ?? null, faceOnDevice: o.faceOnDevice ?? false } : undefined,
+        : item.studentId ? { ...base, state, syncedVersion: o.status === 'success' && o.recordVersion !== undefined ? o.recordVersion : version, facePhotoVersion: o.facePhotoVersion ?? null, faceOnDevice: o.faceOnDevice ?? false } : undefined,
     })
     try {
       if (item.action === 'copy') return { result: { id: item.id, ...(await withRetries(() => cloneDeviceItem(ctx.clone!, item.employeeNo))) } }
@@ -190,9 +192,17 @@ export function createSyncRunner (deps: RunnerDeps) {
       if (!device) throw new DeviceFailure('DEVICE_NOT_FOUND', 'The device was deleted')
       if (!device.username || !device.passwordEncrypted) throw new DeviceFailure('DEVICE_NO_CREDENTIALS', `Device "${device.name}" has no username and password`)
       const ctx = await prepare(job, device)
+      let checkedAt = 0
+      let stop = false
+      const cancelled = async () => {
+        if (!stop && Date.now() - checkedAt >= CANCEL_CHECK_MS) {
+          checkedAt = Date.now()
+          stop = (await db.syncJob.findUniqueOrThrow({ where: { id: jobId }, select: { cancelledAt: true } })).cancelledAt !== null
+        }
+        return stop
+      }
       for (;;) {
-        const current = await db.syncJob.findUniqueOrThrow({ where: { id: jobId }, select: { cancelledAt: true } })
-        if (current.cancelledAt) break
+        if (await cancelled()) break
         const items = await pendingItems(db, jobId, deviceId, PAGE)
         if (items.length === 0) break
         const studentIds = items.flatMap((i) => (i.studentId ? [i.studentId] : []))
@@ -203,6 +213,7 @@ export function createSyncRunner (deps: RunnerDeps) {
         const byId = new Map(students.map((s) => [s.id, s]))
         ctx.persons = new Map(persons.map((p) => [p.studentId, p]))
         for (const item of items) {
+          if (await cancelled()) break
           const { result, pd } = await processItem(ctx, item, item.studentId ? byId.get(item.studentId) : undefined)
           await recordItem(db, jobId, result, pd)
           deps.onProgress?.(jobId)

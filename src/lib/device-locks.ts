@@ -1,7 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
+import { conflict } from './errors.js'
 
 // Namespace of facegate's advisory locks (the first half of the two-int key).
 const DEVICE_LOCK_SPACE = 0x46470001
+
+const DEFAULT_WAIT_MS = 20_000
+const POLL_MS = 150
 
 export interface DeviceLock { release: () => Promise<void> }
 
@@ -45,6 +50,21 @@ export function createDeviceLocks (databaseUrl: string, max: number) {
             client.release(true)
           }
         },
+      }
+    },
+    /** Runs `fn` holding the devices' locks, waiting up to `waitMs` for them; 409 DEVICE_IN_USE if they stay taken. */
+    async exclusive<T> (deviceIds: string[], fn: () => Promise<T>, waitMs = DEFAULT_WAIT_MS): Promise<T> {
+      const deadline = Date.now() + waitMs
+      let lock = await this.tryLock(deviceIds)
+      while (!lock && Date.now() < deadline) {
+        await sleep(POLL_MS)
+        lock = await this.tryLock(deviceIds)
+      }
+      if (!lock) throw conflict('DEVICE_IN_USE', 'Another operation (such as a sync) is using this terminal right now; try again shortly')
+      try {
+        return await fn()
+      } finally {
+        await lock.release()
       }
     },
     close: () => pool.end(),
