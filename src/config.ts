@@ -41,6 +41,7 @@ export const configSchema = z.object({
   WEBHOOK_RAW_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   ATTENDANCE_ABSENT_SWEEP_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   ATTENDANCE_REPEAT_SCAN_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  ATTENDANCE_BACKFILL_MINUTES: z.coerce.number().min(0).max(1440).default(5),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
 })
 

@@ -43,7 +43,7 @@ export async function registerModules (app: FastifyInstance) {
   const students = createStudentsService({ db })
   const cipher = createCredentialsCipher(config.CREDENTIALS_KEY)
   const devices = createDevicesService({ db, cipher })
-  const connector = createDeviceConnector({ db, cipher, isapi: app.isapi, metrics: app.metrics.isapi, log: app.log.child({ module: 'isapi' }) })
+  const connector = createDeviceConnector({ db, cipher, isapi: app.isapi, metrics: app.metrics.isapi, log: app.log.child({ module: 'isapi' }), locks: app.deviceLocks })
   const services = {
     auth: createAuthService({ db, config, signAccess: (payload) => app.jwt.sign(payload) }),
     schools: createSchoolsService({ db }),

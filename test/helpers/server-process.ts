@@ -25,21 +25,22 @@ const SHARED_SECRETS = {
 }
 
 const running = new Set<ServerProcess>()
-const killAllNow = () => { for (const s of running) s.child.kill('SIGKILL') }
-process.once('exit', killAllNow)
+const startedInFile: ServerProcess[] = []
+const cleanups: Array<() => Promise<unknown>> = []
+process.once('exit', () => { for (const s of running) s.child.kill('SIGKILL') })
 afterAll(async () => {
   await Promise.all([...running].map((s) => s.kill('SIGKILL')))
+  for (const cleanup of cleanups.splice(0)) await cleanup()
 })
 
-/** A fresh migrated database and data folder that several server processes share (uploads live in DATA_DIR). */
+/**
+ * A fresh migrated database and data folder for server processes to share (uploads live in DATA_DIR);
+ * both are removed after the file's tests, once its servers are killed.
+ */
 export async function createSharedEnvironment () {
   const database = await createTestDatabase()
   const dataDir = await mkdtemp(path.join(tmpdir(), 'facegate-proc-data-'))
-  afterAll(async () => {
-    await Promise.all([...running].map((s) => s.kill('SIGKILL')))
-    await database.drop()
-    await rm(dataDir, { recursive: true, force: true })
-  })
+  cleanups.push(database.drop, () => rm(dataDir, { recursive: true, force: true }))
   return { databaseUrl: database.url, dataDir }
 }
 
@@ -107,6 +108,7 @@ export async function startServerProcess (name: string, shared: { databaseUrl: s
     },
   }
   running.add(proc)
+  startedInFile.push(proc)
 
   const deadline = Date.now() + 45_000
   for (;;) {
@@ -121,10 +123,10 @@ export async function startServerProcess (name: string, shared: { databaseUrl: s
   }
 }
 
-/** Call inside a test: when it fails, the servers' output is printed. */
-export function printOutputOnFailure (...servers: Array<ServerProcess | undefined>) {
+/** Call inside a test: when it fails, the output of every server process this file started is printed. */
+export function printServerOutputOnFailure () {
   onTestFailed(() => {
-    for (const s of servers) if (s) process.stderr.write(`\n----- output of server ${s.name} -----\n${s.output()}\n`)
+    for (const s of startedInFile) process.stderr.write(`\n----- output of server ${s.name} -----\n${s.output()}\n`)
   })
 }
 
@@ -164,16 +166,19 @@ export async function waitForJobOver (api: ApiClient, jobId: string, timeoutMs =
   }
 }
 
-/** A school with `count` students, each with a face photo, created through the API. */
+/** A school with `count` students, each with a face photo, created through the API (sending nothing to devices). */
 export async function seedSchool (api: ApiClient, count: number) {
   const suffix = Math.random().toString(36).slice(2, 8)
   const school = await api.call<{ id: string }>('POST', '/schools', { name: `Process school ${suffix}`, code: `P-${suffix}`, timezone: 'Asia/Tashkent' }, 201)
-  const students: Array<{ id: string, employeeNo: string }> = []
-  for (let i = 0; i < count; i++) {
-    const s = await api.call('POST', `/schools/${school.id}/students`, { firstName: 'Pupil', lastName: `Number${i}`, gender: i % 2 ? 'male' : 'female' }, 201)
+  const seedOne = async (i: number) => {
+    const s = await api.call('POST', `/schools/${school.id}/students`, { firstName: 'Pupil', lastName: `Number${i}`, gender: i % 2 ? 'male' : 'female', syncMode: 'none' }, 201)
     const image = await faceJpeg(160, i + 1)
-    await api.call('PUT', `/schools/${school.id}/students/${s.id}/photo`, { imageBase64: image.toString('base64') }, 200)
-    students.push({ id: s.id, employeeNo: s.employeeNo })
+    await api.call('PUT', `/schools/${school.id}/students/${s.id}/photo?syncMode=none`, { imageBase64: image.toString('base64') }, 200)
+    return { id: s.id as string, employeeNo: s.employeeNo as string }
+  }
+  const students: Array<{ id: string, employeeNo: string }> = []
+  for (let i = 0; i < count; i += 4) {
+    students.push(...await Promise.all(Array.from({ length: Math.min(4, count - i) }, (_, k) => seedOne(i + k))))
   }
   return { school, students }
 }

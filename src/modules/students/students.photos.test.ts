@@ -15,9 +15,10 @@ const MEDIA_SECRET = 'test-media-secret-that-is-long-enough-0123456789'
 const PUBLIC_BASE_URL = 'http://127.0.0.1:3999'
 const signer = createMediaSigner({ secret: MEDIA_SECRET, publicBaseUrl: PUBLIC_BASE_URL })
 
+// The student plus `sync` (null: these schools have no devices).
 const STUDENT_KEYS = [
   'classId', 'createdAt', 'employeeNo', 'fatherName', 'firstName', 'gender', 'id', 'lastName',
-  'parentPhone', 'photoUrl', 'schoolId', 'status', 'updatedAt',
+  'parentPhone', 'photoUrl', 'schoolId', 'status', 'sync', 'updatedAt',
 ].sort()
 
 type Headers = Record<string, string>
@@ -128,6 +129,7 @@ describe('PUT /schools/:schoolId/students/:studentId/photo', () => {
     expect(res.statusCode, res.body).toBe(200)
     const body = res.json()
     expect(Object.keys(body).sort()).toEqual(STUDENT_KEYS)
+    expect(body.sync).toBeNull()
     expect(body.photoUrl).toBe(`/uploads/student-faces/${student.id}-1.jpg`)
     expect(body).toMatchObject({ id: student.id, employeeNo: student.employeeNo, firstName: student.firstName })
 

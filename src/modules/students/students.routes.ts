@@ -5,13 +5,27 @@ import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
 import { AppError, notFound } from '../../lib/errors.js'
 import { decodeBase64Image } from '../../lib/face-photo.js'
+import { idempotent } from '../../lib/idempotency.js'
 import { pageOf, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { StudentPhotosService } from './students.photos.js'
 import { toStudentDto, type StudentsService } from './students.service.js'
-import { createStudentBody, photoJsonBody, studentListQuery, studentParams, studentSchema, updateStudentBody } from './students.schemas.js'
+import {
+  createStudentBody, photoJsonBody, photoQuery, saveQuery, savedStudentSchema, studentListQuery, studentParams, studentSchema, updateStudentBody,
+  type SyncOptions,
+} from './students.schemas.js'
+import type { StudentSyncService } from './students.sync.js'
 
-export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, photos: StudentPhotosService }> = async (app, { students, photos }) => {
+const SAVE_SYNC = 'With `wait=true` (body or query) the answer waits, at most SYNC_WAIT_SECONDS, and carries each device\'s result; ' +
+  'the save stands even when devices fail (retry them with POST /jobs/{jobId}/retry). With `atomic=true` a failure on any device ' +
+  'undoes the devices that took the change and the database change, and answers 502 SYNC_ATOMIC_FAILED with each device\'s result.'
+
+/** Sync options from the body, with wait and atomic also accepted in the query. */
+function syncOptions (body: SyncOptions, query: { wait?: boolean, atomic?: boolean }): SyncOptions {
+  return { syncMode: body.syncMode, targetDeviceIds: body.targetDeviceIds, wait: body.wait ?? query.wait, atomic: body.atomic ?? query.atomic }
+}
+
+export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, photos: StudentPhotosService, studentSync: StudentSyncService }> = async (app, { students, photos, studentSync }) => {
   app.addHook('onRequest', app.authenticate)
   const tags = ['students']
   const canRead = requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR', 'TEACHER')
@@ -27,10 +41,16 @@ export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, 
 
   app.post('/schools/:schoolId/students', {
     preHandler: [canWrite],
-    schema: { tags, operationId: 'createStudent', params: schoolParams, body: createStudentBody, response: { 201: studentSchema } },
+    schema: {
+      tags, operationId: 'createStudent', params: schoolParams, querystring: saveQuery, body: createStudentBody, response: { 201: savedStudentSchema },
+      description: `Saves the student, then sends it to devices as a job (see syncMode). ${SAVE_SYNC} Accepts Idempotency-Key.`,
+    },
   }, async (request, reply) => {
-    reply.status(201)
-    return students.create(actorContext(request), request.params.schoolId, request.body)
+    const { syncMode, targetDeviceIds, wait, atomic, ...fields } = request.body
+    const options = syncOptions({ syncMode, targetDeviceIds, wait, atomic }, request.query)
+    const result = await idempotent(app.prisma, request, async () =>
+      ({ statusCode: 201, body: await studentSync.create(actorContext(request), request.params.schoolId, fields, options) }))
+    return reply.status(201).send(result.body)
   })
 
   app.get('/schools/:schoolId/students/:studentId', {
@@ -40,14 +60,24 @@ export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, 
 
   app.patch('/schools/:schoolId/students/:studentId', {
     preHandler: [canWrite],
-    schema: { tags, operationId: 'updateStudent', params: studentParams, body: updateStudentBody, response: { 200: studentSchema } },
-  }, async (request) => students.update(actorContext(request), request.params.schoolId, request.params.studentId, request.body))
+    schema: {
+      tags, operationId: 'updateStudent', params: studentParams, querystring: saveQuery, body: updateStudentBody, response: { 200: savedStudentSchema },
+      description: `Saves the changes, then sends the student to devices as a job (see syncMode); deactivating removes it from every device. ${SAVE_SYNC}`,
+    },
+  }, async (request) => {
+    const { syncMode, targetDeviceIds, wait, atomic, ...fields } = request.body
+    const { schoolId, studentId } = request.params
+    return studentSync.update(actorContext(request), schoolId, studentId, fields, syncOptions({ syncMode, targetDeviceIds, wait, atomic }, request.query))
+  })
 
   app.delete('/schools/:schoolId/students/:studentId', {
     preHandler: [canWrite],
-    schema: { tags, operationId: 'deleteStudent', summary: 'Soft-delete a student', params: studentParams, response: { 204: z.null() } },
+    schema: {
+      tags, operationId: 'deleteStudent', summary: 'Soft-delete a student', params: studentParams, response: { 204: z.null() },
+      description: 'Also starts a job (type remove) deleting the person from every device of the school.',
+    },
   }, async (request, reply) => {
-    await students.remove(actorContext(request), request.params.schoolId, request.params.studentId)
+    await studentSync.remove(actorContext(request), request.params.schoolId, request.params.studentId)
     return reply.status(204).send(null)
   })
 
@@ -55,13 +85,14 @@ export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, 
     preHandler: [canWrite],
     bodyLimit: Math.ceil(app.config.UPLOAD_MAX_BYTES * 1.4),
     schema: {
-      tags, operationId: 'putStudentPhoto', params: studentParams,
+      tags, operationId: 'putStudentPhoto', params: studentParams, querystring: photoQuery,
       summary: 'Upload a face photo',
       description: 'Send multipart/form-data with one file part (any field name), or JSON `{ "imageBase64": "…" }`. ' +
-        'The image is turned upright, converted to JPEG of at most 200 KB and stored; an undecodable file is a 422 PHOTO_INVALID and changes nothing.',
+        'The image is turned upright, converted to JPEG of at most 200 KB and stored; an undecodable file is a 422 PHOTO_INVALID and changes nothing. ' +
+        'Unless `syncMode=none`, the new face is sent (as a job) to every device the student is on.',
       // Fastify validates a body no parser produced (multipart, none at all) as null.
       body: photoJsonBody.nullish(),
-      response: { 200: studentSchema },
+      response: { 200: savedStudentSchema },
     },
   }, async (request) => {
     let upload: Buffer
@@ -74,7 +105,7 @@ export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, 
     } else {
       throw new AppError(400, 'PHOTO_MISSING', 'Send the photo as multipart/form-data or as JSON { imageBase64 }')
     }
-    return photos.replace(actorContext(request), request.params.schoolId, request.params.studentId, upload)
+    return studentSync.putPhoto(actorContext(request), request.params.schoolId, request.params.studentId, upload, request.query)
   })
 
   app.get('/schools/:schoolId/students/:studentId/photo', {

@@ -71,10 +71,11 @@ export function createStudentsService ({ db }: { db: PrismaClient }) {
       return student
     },
 
-    async create (ctx: ActorContext, schoolId: string, input: CreateStudentInput) {
+    /** Creates the student (in `tx` when given, so the caller can add its own writes) and returns the row. */
+    async create (ctx: ActorContext, schoolId: string, input: CreateStudentInput, tx?: DbClient) {
       const { allowDuplicateName, employeeNo: requestedNo, ...fields } = input
       try {
-        return await withTransaction(db, async (tx) => {
+        return await withTransaction(tx ?? db, async (tx) => {
           const repo = createStudentsRepository(tx)
           if (fields.classId) await assertClassInSchool(tx, schoolId, fields.classId)
           if (!allowDuplicateName) await assertUniqueName(tx, schoolId, fields)
@@ -87,7 +88,7 @@ export function createStudentsService ({ db }: { db: PrismaClient }) {
           const employeeNo = requestedNo ?? await repo.nextEmployeeNo(schoolId)
           const created = await tx.student.create({ data: { ...fields, schoolId, employeeNo } })
           await recordAudit(tx, ctx, { action: 'create', entity: 'student', entityId: created.id, schoolId, after: toStudentDto(created) })
-          return toStudentDto(created)
+          return created
         })
       } catch (err) {
         if (isUniqueConstraintError(err, ['employee_no', 'employeeNo'])) {
@@ -97,9 +98,11 @@ export function createStudentsService ({ db }: { db: PrismaClient }) {
       }
     },
 
-    async update (ctx: ActorContext, schoolId: string, studentId: string, input: UpdateStudentInput) {
+    /** Updates the student (in `tx` when given) and returns the rows before and after. */
+    async update (ctx: ActorContext, schoolId: string, studentId: string, input: UpdateStudentInput, tx?: DbClient) {
       const { allowDuplicateName, ...fields } = input
-      return withTransaction(db, async (tx) => {
+      return withTransaction(tx ?? db, async (tx) => {
+        await createStudentsRepository(tx).lockRow(studentId)
         const before = await mustFind(tx, schoolId, studentId)
         if (fields.classId) await assertClassInSchool(tx, schoolId, fields.classId)
         const merged = { ...before, ...fields }
@@ -108,17 +111,38 @@ export function createStudentsService ({ db }: { db: PrismaClient }) {
         const deviceChange = DEVICE_FIELDS.some((k) => fields[k] !== undefined && fields[k] !== before[k])
         const after = await tx.student.update({ where: { id: studentId }, data: { ...fields, ...(deviceChange && { version: { increment: 1 } }) } })
         await recordAudit(tx, ctx, { action: 'update', entity: 'student', entityId: studentId, schoolId, before: toStudentDto(before), after: toStudentDto(after) })
-        return toStudentDto(after)
+        return { before, after }
       })
     },
 
     /** Soft delete: the row, and with it the employeeNo, is kept so the number is never reused. */
-    async remove (ctx: ActorContext, schoolId: string, studentId: string) {
-      await withTransaction(db, async (tx) => {
+    async remove (ctx: ActorContext, schoolId: string, studentId: string, tx?: DbClient) {
+      return withTransaction(tx ?? db, async (tx) => {
         const before = await mustFind(tx, schoolId, studentId)
-        await tx.student.update({ where: { id: studentId }, data: { deletedAt: new Date(), status: 'inactive', version: { increment: 1 } } })
+        const after = await tx.student.update({ where: { id: studentId }, data: { deletedAt: new Date(), status: 'inactive', version: { increment: 1 } } })
         await recordAudit(tx, ctx, { action: 'delete', entity: 'student', entityId: studentId, schoolId, before: toStudentDto(before) })
+        return after
       })
+    },
+
+    /**
+     * Undoes a save whose devices failed: back to `image` (the row before an update), or soft-deleted
+     * when the save created the student (its employeeNo stays used). Only while the row is still at
+     * `version`, so a later edit by someone else is never overwritten; returns null otherwise.
+     */
+    async restore (ctx: ActorContext, studentId: string, version: number, image: Student | null, tx: DbClient) {
+      await createStudentsRepository(tx).lockRow(studentId)
+      const current = await tx.student.findUnique({ where: { id: studentId } })
+      if (!current || current.version !== version || current.deletedAt) return null
+      const { firstName, lastName, fatherName, gender, classId, parentPhone, status } = image ?? current
+      const after = await tx.student.update({
+        where: { id: studentId },
+        data: image
+          ? { firstName, lastName, fatherName, gender, classId, parentPhone, status, version: { increment: 1 } }
+          : { deletedAt: new Date(), status: 'inactive', version: { increment: 1 } },
+      })
+      await recordAudit(tx, ctx, { action: 'sync_rollback', entity: 'student', entityId: studentId, schoolId: current.schoolId, before: toStudentDto(current), after: image ? toStudentDto(after) : null })
+      return after
     },
   }
 }

@@ -32,6 +32,19 @@ export interface NewEvent {
   senderKey: string | null
   inboxId: bigint | null
   payload: unknown
+  /** The serial before this one on the device, as pushed (a jump means events were lost). */
+  frontSerialNo?: number | null
+}
+
+export const deviceSenderKey = (deviceId: string) => `device:${deviceId}`
+
+/** The dedupe key of an event with a serial, the same whether it was pushed or back-filled. */
+export const serialDedupeKey = (senderKey: string, serialNo: number) => `${senderKey}:${serialNo}`
+
+/** A `both` terminal says in or out through attendanceStatus; otherwise `fallback` stands. */
+export function passDirection (device: Pick<Device, 'direction'> | null, attendanceStatus: string | null, fallback: 'in' | 'out') {
+  if (device?.direction !== 'both' || (attendanceStatus !== 'checkIn' && attendanceStatus !== 'checkOut')) return fallback
+  return attendanceStatus === 'checkIn' ? 'in' : 'out'
 }
 
 /** The school's device that sent this: by MAC, then serial number, then source IP. */
@@ -50,8 +63,10 @@ const stableHash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)
  * identifies the terminal and the student, deduplicates on (sender, serialNo) — or a content hash
  * when there is no serial — and recomputes the days the new pass events touch.
  */
-export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: {
+export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, onGap }: {
   db: PrismaClient, log: FastifyBaseLogger, repeatScanSeconds: number, onEvents?: (schoolId: string, count: number) => void
+  /** Devices whose pushed events skipped serials: their log should be back-filled. */
+  onGap?: (deviceIds: string[]) => void
 }) {
   const schools = new Map<string, SchoolInfo>()
   const students = new Map<string, { at: number, byNo: Map<string, string> }>()
@@ -92,11 +107,9 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
       }
       const a = e.accessEvent
       const occurredAt = a.occurredAt ?? (a.time ? parseDeviceDateTime(a.time, utcOffsetMinutes(info.timezone, row.received_at)) : undefined) ?? row.received_at
-      const senderKey = device ? `device:${device.id}` : `sender:${e.macAddress ?? e.shortSerialNumber ?? e.ipAddress ?? row.remote_ip ?? 'unknown'}`
+      const senderKey = device ? deviceSenderKey(device.id) : `sender:${e.macAddress ?? e.shortSerialNumber ?? e.ipAddress ?? row.remote_ip ?? 'unknown'}`
       const kind = classifyEvent(a.major, a.minor)
-      const direction = device?.direction === 'both' && (a.attendanceStatus === 'checkIn' || a.attendanceStatus === 'checkOut')
-        ? (a.attendanceStatus === 'checkIn' ? 'in' : 'out')
-        : row.direction
+      const direction = passDirection(device, a.attendanceStatus, row.direction)
       out.push({
         schoolId: row.school_id,
         deviceId: device?.id ?? null,
@@ -110,10 +123,11 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
         minor: a.minor,
         ...kind,
         source: 'push',
-        dedupeKey: a.serialNo !== null ? `${senderKey}:${a.serialNo}` : `hash:${stableHash({ senderKey, a })}`,
+        dedupeKey: a.serialNo !== null ? serialDedupeKey(senderKey, a.serialNo) : `hash:${stableHash({ senderKey, a })}`,
         senderKey: device ? null : senderKey,
         inboxId: row.id,
         payload: e,
+        frontSerialNo: a.frontSerialNo,
       })
     }
     return { events: out, heartbeats }
@@ -121,6 +135,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
 
   async function drainOnce () {
     const touched: Array<{ schoolId: string, studentId: string, date: string }> = []
+    const gaps = new Set<string>()
     const count = await db.$transaction(async (tx) => {
       const rows = await tx.$queryRawUnsafe<InboxRow[]>(`
         SELECT id, school_id, direction::text AS direction, remote_ip, content_type, body, received_at FROM event_inbox
@@ -132,7 +147,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
           for (const e of inserted) {
             if (e.countsForAttendance && e.studentId) touched.push({ schoolId: e.schoolId, studentId: e.studentId, date: localDateOf(e.occurredAt, (await schoolInfo(tx, e.schoolId)).timezone) })
           }
-          await noteDevices(tx, events, heartbeats)
+          for (const id of await noteDevices(tx, events, heartbeats)) gaps.add(id)
           await tx.$executeRawUnsafe('UPDATE event_inbox SET processed_at = now(), event_count = $2 WHERE id = $1', row.id, inserted.length)
           if (inserted.length > 0) onEvents?.(row.school_id, inserted.length)
         } catch (err) {
@@ -142,6 +157,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents }: 
       }
       return rows.length
     }, { timeout: 60_000, maxWait: 10_000 })
+    if (gaps.size > 0) onGap?.([...gaps])
     const unique = new Map(touched.map((t) => [`${t.studentId}:${t.date}`, t]))
     for (const t of unique.values()) await recomputeDay(db, { ...t, repeatScanSeconds })
     return count
@@ -195,15 +211,34 @@ export async function insertEvents (tx: DbClient, events: NewEvent[]) {
   return events.filter((e) => fresh.has(e.dedupeKey))
 }
 
+/**
+ * The last serial up to which nothing is missing. It moves only over events that follow on from it
+ * (frontSerialNo at or below it, or unknown), so a gap stays visible until a back-fill closes it.
+ */
+export function advanceWatermark (last: number | null, events: Array<Pick<NewEvent, 'serialNo' | 'frontSerialNo'>>) {
+  let mark = last
+  const serials = events.filter((e): e is typeof e & { serialNo: number } => e.serialNo !== null).sort((a, b) => a.serialNo - b.serialNo)
+  for (const e of serials) {
+    if (mark !== null && e.serialNo <= mark) continue
+    if (mark !== null && e.frontSerialNo != null && e.frontSerialNo > mark) return { watermark: mark, gap: true }
+    mark = e.serialNo
+  }
+  return { watermark: mark, gap: false }
+}
+
+/** Heartbeats and event times per device; returns the devices whose events show a gap. */
 async function noteDevices (tx: DbClient, events: NewEvent[], heartbeats: string[]) {
   const now = new Date()
   for (const id of new Set(heartbeats)) await tx.device.update({ where: { id }, data: { lastHeartbeatAt: now, lastSeenAt: now } })
   const byDevice = new Map<string, NewEvent[]>()
   for (const e of events) if (e.deviceId) byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e])
+  const gaps: string[] = []
   for (const [id, list] of byDevice) {
-    const maxSerial = Math.max(...list.map((e) => e.serialNo ?? -1))
-    await tx.$executeRawUnsafe(`UPDATE devices SET last_event_at = GREATEST(last_event_at, $2), last_seen_at = $3,
-      last_event_serial_no = CASE WHEN $4 >= 0 THEN GREATEST(COALESCE(last_event_serial_no, 0), $4) ELSE last_event_serial_no END WHERE id = $1::uuid`,
-    id, new Date(Math.max(...list.map((e) => e.occurredAt.getTime()))), now, maxSerial)
+    const [row] = await tx.$queryRawUnsafe<Array<{ last: number | null }>>('SELECT last_event_serial_no AS last FROM devices WHERE id = $1::uuid FOR UPDATE', id)
+    const { watermark, gap } = advanceWatermark(row?.last ?? null, list)
+    if (gap) gaps.push(id)
+    await tx.$executeRawUnsafe('UPDATE devices SET last_event_at = GREATEST(last_event_at, $2), last_seen_at = $3, last_event_serial_no = $4 WHERE id = $1::uuid',
+      id, new Date(Math.max(...list.map((e) => e.occurredAt.getTime()))), now, watermark)
   }
+  return gaps
 }
