@@ -148,6 +148,14 @@ describe('jobs', () => {
     expect(progress[0]).toBeLessThan(10)
     expect(new Set(progress).size).toBeGreaterThanOrEqual(2)
     expect(progress.at(-1)).toBe(10)
+
+    // EventSource cannot send headers: a stream token in the query works, an access token there does not.
+    const { token } = (await app.inject({ method: 'POST', url: '/api/v1/auth/stream-token', headers: s.admin })).json()
+    const viaToken = await app.inject({ method: 'GET', url: `/api/v1/jobs/${jobId}/events?token=${token}` })
+    expect(viaToken.statusCode).toBe(200)
+    expect(viaToken.body).toContain('event: end')
+    const access = s.admin.authorization.slice('Bearer '.length)
+    expect((await app.inject({ method: 'GET', url: `/api/v1/jobs/${jobId}/events?token=${access}` })).statusCode).toBe(401)
     expect(events.at(-2)?.data).toMatchObject({ id: jobId, status: 'succeeded', devices: [{ status: 'succeeded', counts: { success: 10 } }] })
   })
 

@@ -13,7 +13,7 @@ const SSE_POLL_MS = 500
 const SSE_KEEPALIVE_MS = 15_000
 
 export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (app, { jobs }) => {
-  app.addHook('onRequest', app.authenticate)
+  const onRequest = [app.authenticate]
   const tags = ['jobs']
 
   /** Another school's job answers 404, like a missing one. */
@@ -25,6 +25,7 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
   const detail = async (job: SyncJob) => ({ ...toJobDto(job), devices: await jobs.devices(job.id) })
 
   app.get('/jobs', {
+    onRequest,
     schema: { tags, operationId: 'listJobs', querystring: jobListQuery, response: { 200: jobPage } },
   }, async (request) => {
     const user = request.user
@@ -34,10 +35,12 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
   })
 
   app.get('/jobs/:jobId', {
+    onRequest,
     schema: { tags, operationId: 'getJob', params: jobParams, response: { 200: jobDetailSchema } },
   }, async (request) => detail(await visibleJob(request.user, request.params.jobId)))
 
   app.get('/jobs/:jobId/items', {
+    onRequest,
     schema: { tags, operationId: 'listJobItems', params: jobParams, querystring: jobItemsQuery, response: { 200: jobItemPage } },
   }, async (request) => {
     const job = await visibleJob(request.user, request.params.jobId)
@@ -46,10 +49,12 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
   })
 
   app.post('/jobs/:jobId/cancel', {
+    onRequest,
     schema: { tags, operationId: 'cancelJob', params: jobParams, response: { 200: jobSchema } },
   }, async (request) => toJobDto(await jobs.cancel(actorContext(request), await visibleJob(request.user, request.params.jobId))))
 
   app.post('/jobs/:jobId/retry', {
+    onRequest,
     schema: { tags, operationId: 'retryJob', params: jobParams, body: jobRetryBody, response: { 200: jobSchema }, description: 'Runs only the failed items again' },
   }, async (request) => {
     const job = await visibleJob(request.user, request.params.jobId)
@@ -57,8 +62,10 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
   })
 
   app.get('/jobs/:jobId/events', {
+    onRequest: [app.authenticateStream],
     schema: {
       tags, operationId: 'jobEvents', params: jobParams,
+      querystring: z.object({ token: z.string().optional().describe('A stream token from POST /auth/stream-token, for EventSource') }),
       description: 'Server-Sent Events: `progress` with the job (and its devices) whenever it changes, then `end` once it has finished',
       response: { 200: z.string().describe('text/event-stream') },
     },
