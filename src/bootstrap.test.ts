@@ -192,6 +192,11 @@ describe('parseEnv', () => {
     expect(c.JWT_SECRET).toBeUndefined()
   })
 
+  it('refuses a job expiry that a sync slice could outlast', () => {
+    expect(issuesOf({ SYNC_SLICE_SECONDS: '30', SYNC_TASK_EXPIRE_SECONDS: '60' })[0]).toMatch(/SYNC_TASK_EXPIRE_SECONDS \(60\) must be at least .* \(61\)/)
+    expect(parseEnv({ SYNC_SLICE_SECONDS: '1', SYNC_TASK_EXPIRE_SECONDS: '4' }).SYNC_TASK_EXPIRE_SECONDS).toBe(4)
+  })
+
   it('rejects a non-numeric PORT, naming PORT', () => {
     const issues = issuesOf({ PORT: 'abc' })
     expect(issues).toHaveLength(1)

@@ -68,5 +68,8 @@ export function parseEnv (env: Record<string, string | undefined>) {
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
   }
+  const { SYNC_SLICE_SECONDS: slice, SYNC_TASK_EXPIRE_SECONDS: expire } = result.data
+  // A share still working when its pg-boss job expires gets scheduled twice (harmless under the lock, but churn).
+  if (expire < 2 * slice + 1) throw new ConfigError([`SYNC_TASK_EXPIRE_SECONDS (${expire}) must be at least 2 × SYNC_SLICE_SECONDS + 1 (${2 * slice + 1})`])
   return result.data
 }

@@ -10,7 +10,8 @@ export type TestApp = Awaited<ReturnType<typeof buildApp>>
 
 /**
  * The real app on its own fresh database and data folder, closed (and both
- * removed) after the file's tests.
+ * removed) after the file's tests. PUBLIC_BASE_URL may be overridden (a test
+ * that has terminals push to the app listens on that address).
  */
 export async function buildTestApp (env: Record<string, string> = {}) {
   const database = await createTestDatabase()
@@ -28,7 +29,7 @@ export async function buildTestApp (env: Record<string, string> = {}) {
     JWT_SECRET: 'test-jwt-secret-that-is-long-enough-0123456789',
     MEDIA_SIGNING_SECRET: 'test-media-secret-that-is-long-enough-0123456789',
     CREDENTIALS_KEY: Buffer.alloc(32, 7).toString('base64'),
-    PUBLIC_BASE_URL: 'http://127.0.0.1:3999',
+    PUBLIC_BASE_URL: parsed.PUBLIC_BASE_URL ?? 'http://127.0.0.1:3999',
   })
   const app = await buildApp({ config, logger: process.env.TEST_LOG ? { level: 'error' } : false })
   await app.ready()

@@ -217,9 +217,10 @@ export function createSyncRunner (deps: RunnerDeps) {
           const { result, pd } = await processItem(ctx, item, item.studentId ? byId.get(item.studentId) : undefined)
           await recordItem(db, jobId, result, pd)
           deps.onProgress?.(jobId)
+          // Checked per item: a slice must end well before pg-boss would expire (and re-run) it.
+          if (Date.now() - started > settings.sliceMs) return 'continue'
           if (settings.pacingMs > 0) await sleep(settings.pacingMs)
         }
-        if (Date.now() - started > settings.sliceMs) return 'continue'
       }
       await closeShare(jobId, deviceId)
       return 'done'
