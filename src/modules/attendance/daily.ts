@@ -1,4 +1,4 @@
-import type { PrismaClient } from '../../generated/prisma/client.js'
+import type { DbClient } from '../../lib/db.js'
 import { localDateOf, zonedInstant } from '../../lib/timezone.js'
 
 export interface Scan { at: Date, direction: 'in' | 'out' }
@@ -43,35 +43,66 @@ export function summariseDay (scans: Scan[], rules: DayRules) {
   }
 }
 
+export interface DayKey { schoolId: string, studentId: string, date: string }
+
 /**
- * Recomputes one student's day from its stored pass events, so late-arriving (back-filled) events
- * land correctly. A manual status (EXCUSED) stays; only the scan facts are refreshed under it.
+ * Recomputes students' days from their stored pass events, so late-arriving (back-filled) events land
+ * correctly. A whole batch costs four queries. A manual status (EXCUSED) stays; only the scan facts
+ * are refreshed under it. Inactive students' days are left alone.
  */
-export async function recomputeDay (db: PrismaClient, o: { schoolId: string, studentId: string, date: string, repeatScanSeconds: number }) {
-  const student = await db.student.findUnique({
-    where: { id: o.studentId },
-    select: { status: true, deletedAt: true, class: { select: { startTime: true } }, school: { select: { timezone: true, lateThresholdMinutes: true } } },
+export async function recomputeDays (db: DbClient, keys: DayKey[], repeatScanSeconds: number) {
+  const unique = [...new Map(keys.map((k) => [`${k.studentId}:${k.date}`, k])).values()]
+  if (unique.length === 0) return 0
+  const students = await db.student.findMany({
+    where: { id: { in: [...new Set(unique.map((k) => k.studentId))] }, status: 'active', deletedAt: null },
+    select: { id: true, class: { select: { startTime: true } }, school: { select: { timezone: true, lateThresholdMinutes: true } } },
   })
-  if (!student || student.status !== 'active' || student.deletedAt) return null
-  const tz = student.school.timezone
-  const from = zonedInstant(o.date, '00:00', tz)
-  const to = new Date(from.getTime() + 36 * 3_600_000)
+  const byId = new Map(students.map((s) => [s.id, s]))
+  const wanted = unique.filter((k) => byId.has(k.studentId))
+  if (wanted.length === 0) return 0
+  const windows = wanted.map((k) => {
+    const from = zonedInstant(k.date, '00:00', byId.get(k.studentId)!.school.timezone)
+    return { from, to: new Date(from.getTime() + 36 * 3_600_000) }
+  })
   const events = await db.attendanceEvent.findMany({
-    where: { studentId: o.studentId, countsForAttendance: true, occurredAt: { gte: from, lt: to } },
-    select: { occurredAt: true, direction: true },
+    where: {
+      studentId: { in: wanted.map((k) => k.studentId) }, countsForAttendance: true,
+      occurredAt: { gte: new Date(Math.min(...windows.map((w) => w.from.getTime()))), lt: new Date(Math.max(...windows.map((w) => w.to.getTime()))) },
+    },
+    select: { studentId: true, occurredAt: true, direction: true },
   })
-  const scans = events.filter((e) => localDateOf(e.occurredAt, tz) === o.date)
-    .map((e) => ({ at: e.occurredAt, direction: e.direction === 'out' ? 'out' as const : 'in' as const }))
-  if (scans.length === 0) return null
-  const day = summariseDay(scans, {
-    classStart: student.class ? zonedInstant(o.date, student.class.startTime, tz) : null,
-    lateThresholdMinutes: student.school.lateThresholdMinutes,
-    repeatScanSeconds: o.repeatScanSeconds,
-  })
-  const date = new Date(`${o.date}T00:00:00Z`)
-  const key = { studentId_date: { studentId: o.studentId, date } }
-  const existing = await db.dailyAttendance.findUnique({ where: key })
-  const { status, ...facts } = day
-  if (existing?.manual) return db.dailyAttendance.update({ where: key, data: facts })
-  return db.dailyAttendance.upsert({ where: key, create: { schoolId: o.schoolId, studentId: o.studentId, date, status, ...facts }, update: { status, ...facts } })
+  const rows = []
+  for (const k of wanted) {
+    const s = byId.get(k.studentId)!
+    const tz = s.school.timezone
+    const scans = events.filter((e) => e.studentId === k.studentId && localDateOf(e.occurredAt, tz) === k.date)
+      .map((e) => ({ at: e.occurredAt, direction: e.direction === 'out' ? 'out' as const : 'in' as const }))
+    if (scans.length === 0) continue
+    const day = summariseDay(scans, {
+      classStart: s.class ? zonedInstant(k.date, s.class.startTime, tz) : null,
+      lateThresholdMinutes: s.school.lateThresholdMinutes,
+      repeatScanSeconds,
+    })
+    rows.push({
+      school_id: k.schoolId, student_id: k.studentId, date: k.date, status: day.status,
+      first_in_at: day.firstInAt?.toISOString() ?? null, last_out_at: day.lastOutAt?.toISOString() ?? null, in_school: day.inSchool,
+      scan_count: day.scanCount, late_minutes: day.lateMinutes, minutes_on_premises: day.minutesOnPremises,
+    })
+  }
+  if (rows.length === 0) return 0
+  return db.$executeRawUnsafe(`
+    INSERT INTO daily_attendance (school_id, student_id, date, status, first_in_at, last_out_at, in_school, scan_count, late_minutes, minutes_on_premises, updated_at)
+    SELECT school_id, student_id, date, status::"AttendanceStatus", first_in_at, last_out_at, in_school, scan_count, late_minutes, minutes_on_premises, now()
+    FROM jsonb_to_recordset($1::jsonb) AS x(school_id uuid, student_id uuid, date date, status text, first_in_at timestamptz, last_out_at timestamptz,
+      in_school boolean, scan_count int, late_minutes int, minutes_on_premises int)
+    ON CONFLICT (student_id, date) DO UPDATE SET
+      status = CASE WHEN daily_attendance.manual THEN daily_attendance.status ELSE EXCLUDED.status END,
+      first_in_at = EXCLUDED.first_in_at, last_out_at = EXCLUDED.last_out_at, in_school = EXCLUDED.in_school, scan_count = EXCLUDED.scan_count,
+      late_minutes = EXCLUDED.late_minutes, minutes_on_premises = EXCLUDED.minutes_on_premises, updated_at = now()`, JSON.stringify(rows))
+}
+
+/** One student's day, recomputed; the stored row (null when there is none). */
+export async function recomputeDay (db: DbClient, o: DayKey & { repeatScanSeconds: number }) {
+  await recomputeDays(db, [o], o.repeatScanSeconds)
+  return db.dailyAttendance.findUnique({ where: { studentId_date: { studentId: o.studentId, date: new Date(`${o.date}T00:00:00Z`) } } })
 }

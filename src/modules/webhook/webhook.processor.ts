@@ -4,7 +4,7 @@ import type { Device, PrismaClient } from '../../generated/prisma/client.js'
 import { parseDeviceDateTime, type IsapiPushEvent } from '../../integrations/isapi/index.js'
 import type { DbClient } from '../../lib/db.js'
 import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
-import { recomputeDay } from '../attendance/daily.js'
+import { recomputeDays, type DayKey } from '../attendance/daily.js'
 import { classifyEvent } from '../attendance/event-kinds.js'
 import { parsePushBody } from './webhook.parse.js'
 
@@ -134,32 +134,45 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
   }
 
   async function drainOnce () {
-    const touched: Array<{ schoolId: string, studentId: string, date: string }> = []
-    const gaps = new Set<string>()
+    const touched: DayKey[] = []
     const count = await db.$transaction(async (tx) => {
       const rows = await tx.$queryRawUnsafe<InboxRow[]>(`
         SELECT id, school_id, direction::text AS direction, remote_ip, content_type, body, received_at FROM event_inbox
         WHERE processed_at IS NULL ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`)
+      const events: NewEvent[] = []
+      const heartbeats: string[] = []
+      const failures: Array<{ id: bigint, code: string, message: string }> = []
       for (const row of rows) {
         try {
-          const { events, heartbeats } = await toEvents(tx, row)
-          const inserted = await insertEvents(tx, events)
-          for (const e of inserted) {
-            if (e.countsForAttendance && e.studentId) touched.push({ schoolId: e.schoolId, studentId: e.studentId, date: localDateOf(e.occurredAt, (await schoolInfo(tx, e.schoolId)).timezone) })
-          }
-          for (const id of await noteDevices(tx, events, heartbeats)) gaps.add(id)
-          await tx.$executeRawUnsafe('UPDATE event_inbox SET processed_at = now(), event_count = $2 WHERE id = $1', row.id, inserted.length)
-          if (inserted.length > 0) onEvents?.(row.school_id, inserted.length)
+          const made = await toEvents(tx, row)
+          events.push(...made.events)
+          heartbeats.push(...made.heartbeats)
         } catch (err) {
           const e = err as { code?: string, message?: string }
-          await tx.$executeRawUnsafe('UPDATE event_inbox SET processed_at = now(), error_code = $2, error_message = $3 WHERE id = $1', row.id, e.code ?? 'PROCESSING_FAILED', (e.message ?? '').slice(0, 500))
+          failures.push({ id: row.id, code: e.code ?? 'PROCESSING_FAILED', message: (e.message ?? '').slice(0, 500) })
         }
       }
+      const inserted = await insertEvents(tx, events)
+      await noteDevices(tx, events, heartbeats)
+      const perRow = new Map<bigint, number>()
+      for (const e of inserted) if (e.inboxId !== null) perRow.set(e.inboxId, (perRow.get(e.inboxId) ?? 0) + 1)
+      if (rows.length > 0) {
+        await tx.$executeRawUnsafe(`UPDATE event_inbox SET processed_at = now(), event_count = x.n
+          FROM unnest($1::bigint[], $2::int[]) AS x(id, n) WHERE event_inbox.id = x.id`,
+        rows.map((r) => String(r.id)), rows.map((r) => perRow.get(r.id) ?? 0))
+      }
+      for (const f of failures) {
+        await tx.$executeRawUnsafe('UPDATE event_inbox SET error_code = $2, error_message = $3 WHERE id = $1', f.id, f.code, f.message)
+      }
+      for (const e of inserted) {
+        if (e.countsForAttendance && e.studentId) touched.push({ schoolId: e.schoolId, studentId: e.studentId, date: localDateOf(e.occurredAt, (await schoolInfo(tx, e.schoolId)).timezone) })
+      }
+      const bySchool = new Map<string, number>()
+      for (const e of inserted) bySchool.set(e.schoolId, (bySchool.get(e.schoolId) ?? 0) + 1)
+      for (const [schoolId, n] of bySchool) onEvents?.(schoolId, n)
       return rows.length
     }, { timeout: 60_000, maxWait: 10_000 })
-    if (gaps.size > 0) onGap?.([...gaps])
-    const unique = new Map(touched.map((t) => [`${t.studentId}:${t.date}`, t]))
-    for (const t of unique.values()) await recomputeDay(db, { ...t, repeatScanSeconds })
+    await recomputeDays(db, touched, repeatScanSeconds)
     return count
   }
 
