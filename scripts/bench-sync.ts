@@ -7,12 +7,13 @@
  *
  * BENCH_DATABASE_URL names a Postgres server (and a database to connect to there) where the user may
  * CREATE DATABASE; default postgresql://postgres@127.0.0.1:5432/postgres. A scratch database is
- * created there and dropped at the end. SYNC_*, DB_POOL_MAX, ISAPI_* and FACE_UPLOAD_MODE from the
- * environment are passed on to the server.
+ * created there and dropped at the end, with the temp data dir and every child process, also on
+ * failure or Ctrl-C. SYNC_*, DB_POOL_MAX, ISAPI_*, FACE_UPLOAD_MODE, MALLOC_ARENA_MAX and
+ * UV_THREADPOOL_SIZE from the environment are passed on to the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFile, link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -34,6 +35,23 @@ const SEQUENTIAL_PAUSE_S = 1
 const CALLS_PER_PERSON = 2
 const SIMULATOR_CHILD = '--simulator-child'
 
+const USAGE = `Usage: npm run bench:sync -- [options]
+
+  --students N            students, each with a face photo (default 500)
+  --devices N             simulated terminals (default 10)
+  --latency-user MS       terminal work per UserInfo call (default 10)
+  --latency-face MS       terminal work per FDLib call (default 30)
+  --concurrency N         SYNC_CONCURRENCY of the server (default = devices)
+  --sim-processes N       child processes the terminals are spread over (default 2)
+  --timeout S             give up after S seconds (default max(300, 4 × floor))
+  --server tsx|dist       node --import tsx src/server.ts (default) or node dist/server.js (npm run build first)
+
+Diagnostics:
+  --async-commit          synchronous_commit=off on the scratch database (what per-item WAL flushes cost)
+  --nonce-dies-on-use N   simulated firmware whose Digest nonce dies on use N (default 3, as the DS-K1T342)
+  --cpu-prof DIR          the server writes a V8 CPU profile into DIR when it stops
+  --heap-snapshot DIR     after the job: a full GC and a heap snapshot in DIR, then the live heap is printed`
+
 // ---------- arguments ----------
 
 function readArgs () {
@@ -51,11 +69,12 @@ function readArgs () {
       'async-commit': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'nonce-dies-on-use': { type: 'string' },
+      'heap-snapshot': { type: 'string' },
       help: { type: 'boolean' },
     },
   })
   if (values.help) {
-    console.log('npm run bench:sync -- [--students 500] [--devices 10] [--latency-user 10] [--latency-face 30] [--concurrency N (default devices)] [--sim-processes 2] [--timeout S] [--server tsx|dist] [--async-commit (diagnostic: synchronous_commit=off on the scratch database)] [--cpu-prof DIR (the server writes a V8 CPU profile there)] [--nonce-dies-on-use N (simulated firmware; default 3 as DS-K1T342)]')
+    console.log(USAGE)
     process.exit(0)
   }
   const int = (name: string, v: string | undefined, min: number) => {
@@ -73,6 +92,7 @@ function readArgs () {
     server: values.server,
     asyncCommit: values['async-commit'] === true,
     cpuProfDir: values['cpu-prof'] && path.resolve(values['cpu-prof']),
+    heapSnapshotDir: values['heap-snapshot'] && path.resolve(values['heap-snapshot']),
     nonceDiesOnUse: values['nonce-dies-on-use'] === undefined ? undefined : int('nonce-dies-on-use', values['nonce-dies-on-use'], 2),
     students, devices, latencyUser, latencyFace, floorS,
     concurrency: values.concurrency === undefined ? devices : int('concurrency', values.concurrency, 1),
@@ -178,7 +198,10 @@ async function startServer (a: Args, databaseUrl: string, dataDir: string, admin
     LOG_LEVEL: 'warn',
     ADMIN_PASSWORD: adminPassword,
     SYNC_CONCURRENCY: String(a.concurrency),
-  }, a.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', a.cpuProfDir] : [])
+  }, [
+    ...(a.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', a.cpuProfDir] : []),
+    ...(a.heapSnapshotDir ? ['--heapsnapshot-signal=SIGWINCH', '--diagnostic-dir', a.heapSnapshotDir] : []),
+  ])
   child.proc.stdout!.resume()
   const base = `http://127.0.0.1:${port}`
   const ready = (async () => {
@@ -234,6 +257,25 @@ function sampleWaits (db: pg.Client) {
     /** Average number of sessions in each state, busiest first. */
     summary: () => [...counts].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([what, n]) => `${what} ${fmt(n / Math.max(1, samples), 2)}`).join(', '),
   }
+}
+
+/**
+ * Writing a heap snapshot collects garbage first, so the heap used right after it is what is really
+ * retained. SIGWINCH: close-with-grace shuts the server down on SIGUSR2.
+ */
+async function snapshotHeap (proc: ChildProcess, dir: string, api: ReturnType<typeof apiClient>) {
+  await mkdir(dir, { recursive: true })
+  const before = new Set(await readdir(dir))
+  proc.kill('SIGWINCH')
+  for (let i = 0; i < 600; i++) {
+    await sleep(500)
+    const file = (await readdir(dir)).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'))
+    if (!file) continue
+    // The server answers again once the (synchronous) snapshot is written.
+    const heap = await api.heap()
+    return { file: path.join(dir, file), used: heap.used, rssMb: await procStatusKb(proc.pid!, 'VmRSS') / 1024 }
+  }
+  throw new Error('the heap snapshot did not appear within 5 minutes')
 }
 
 // ---------- database ----------
@@ -490,6 +532,7 @@ async function run (a: Args) {
   const rssHwmMb = await procStatusKb(pid, 'VmHWM') / 1024
   const callsAfter = await api.isapiCalls()
   const heapEnd = await api.heap()
+  const heapAfterGc = a.heapSnapshotDir ? await snapshotHeap(server.child.proc, a.heapSnapshotDir, api) : undefined
 
   const createdAt = Date.parse(job.createdAt)
   const makespanS = (Date.parse(job.finishedAt!) - createdAt) / 1000
@@ -531,6 +574,7 @@ async function run (a: Args) {
     ['DB sessions', `active on average during the sync: ${waits.summary()}`],
     ['server RSS', `idle ${fmt(rssIdleMb, 0)} MB before the sync; peak sampled ${fmt(rssPeakKb / 1024, 0)} MB; VmHWM ${fmt(rssHwmMb, 0)} MB`],
     ['server heap', `before: used ${fmt(heapIdle.used, 0)} of ${fmt(heapIdle.total, 0)} MB, external ${fmt(heapIdle.external, 0)} MB; after: used ${fmt(heapEnd.used, 0)} of ${fmt(heapEnd.total, 0)} MB, external ${fmt(heapEnd.external, 0)} MB`],
+    ...(heapAfterGc ? [['live heap', `after a full GC (heap snapshot ${heapAfterGc.file}): used ${fmt(heapAfterGc.used, 0)} MB, RSS then ${fmt(heapAfterGc.rssMb, 0)} MB`] as [string, string]] : []),
     ['sequential design', `${duration(sequentialS)} = ${int(a.students)} × ${a.devices} × (${CALLS_PER_PERSON} × ${SEQUENTIAL_PAUSE_S} s + ${a.latencyUser + a.latencyFace} ms)`],
     ['speed-up', `${fmt(sequentialS / makespanS, 0)}×`],
   ]

@@ -60,7 +60,7 @@ export async function registerModules (app: FastifyInstance) {
   const studentSync = createStudentSyncService({ db, students, photos, jobs: sync.jobs, waitMs: config.SYNC_WAIT_SECONDS * 1000 })
   const provisioning = createProvisioningService({ db, students, photos, jobs: sync.jobs })
 
-  const webhook = createWebhookModule(app)
+  const webhook = createWebhookModule(app, { connector, devices })
 
   await app.register(mediaRoutes, { signer, uploadsDir })
   await webhook.registerIntake(app)

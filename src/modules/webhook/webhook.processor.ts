@@ -38,8 +38,12 @@ export interface NewEvent {
 
 export const deviceSenderKey = (deviceId: string) => `device:${deviceId}`
 
-/** The dedupe key of an event with a serial, the same whether it was pushed or back-filled. */
-export const serialDedupeKey = (senderKey: string, serialNo: number) => `${senderKey}:${serialNo}`
+/**
+ * The dedupe key of an event with a serial, the same whether it was pushed or back-filled. The
+ * second of the event is part of it: serials restart at 1 after a factory reset or a cleared log,
+ * and the new serial 1 must not be taken for the old one.
+ */
+export const serialDedupeKey = (senderKey: string, serialNo: number, occurredAt: Date) => `${senderKey}:${serialNo}:${Math.floor(occurredAt.getTime() / 1000)}`
 
 /** A `both` terminal says in or out through attendanceStatus; otherwise `fallback` stands. */
 export function passDirection (device: Pick<Device, 'direction'> | null, attendanceStatus: string | null, fallback: 'in' | 'out') {
@@ -123,7 +127,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
         minor: a.minor,
         ...kind,
         source: 'push',
-        dedupeKey: a.serialNo !== null ? serialDedupeKey(senderKey, a.serialNo) : `hash:${stableHash({ senderKey, a })}`,
+        dedupeKey: a.serialNo !== null ? serialDedupeKey(senderKey, a.serialNo, occurredAt) : `hash:${stableHash({ senderKey, a })}`,
         senderKey: device ? null : senderKey,
         inboxId: row.id,
         payload: e,
@@ -135,6 +139,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
 
   async function drainOnce () {
     const touched: DayKey[] = []
+    let gaps: string[] = []
     const count = await db.$transaction(async (tx) => {
       const rows = await tx.$queryRawUnsafe<InboxRow[]>(`
         SELECT id, school_id, direction::text AS direction, remote_ip, content_type, body, received_at FROM event_inbox
@@ -153,7 +158,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
         }
       }
       const inserted = await insertEvents(tx, events)
-      await noteDevices(tx, events, heartbeats)
+      gaps = await noteDevices(tx, events, heartbeats)
       const perRow = new Map<bigint, number>()
       for (const e of inserted) if (e.inboxId !== null) perRow.set(e.inboxId, (perRow.get(e.inboxId) ?? 0) + 1)
       if (rows.length > 0) {
@@ -172,6 +177,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
       for (const [schoolId, n] of bySchool) onEvents?.(schoolId, n)
       return rows.length
     }, { timeout: 60_000, maxWait: 10_000 })
+    if (gaps.length > 0) onGap?.(gaps)
     await recomputeDays(db, touched, repeatScanSeconds)
     return count
   }
@@ -228,15 +234,18 @@ export async function insertEvents (tx: DbClient, events: NewEvent[]) {
  * The last serial up to which nothing is missing. It moves only over events that follow on from it
  * (frontSerialNo at or below it, or unknown), so a gap stays visible until a back-fill closes it.
  */
-export function advanceWatermark (last: number | null, events: Array<Pick<NewEvent, 'serialNo' | 'frontSerialNo'>>) {
+export function advanceWatermark (last: number | null, events: Array<Pick<NewEvent, 'serialNo' | 'frontSerialNo'> & { occurredAt?: Date }>, lastEventAt: Date | null = null) {
   let mark = last
   const serials = events.filter((e): e is typeof e & { serialNo: number } => e.serialNo !== null).sort((a, b) => a.serialNo - b.serialNo)
+  // A lower serial that is newer than anything we had: the terminal's log was reset; count from it.
+  const restart = mark !== null && lastEventAt ? serials.find((e) => e.serialNo < (mark as number) && e.occurredAt && e.occurredAt > lastEventAt) : undefined
+  if (restart) return { watermark: Math.max(...serials.filter((e) => e.serialNo >= restart.serialNo).map((e) => e.serialNo)), gap: false, restarted: true }
   for (const e of serials) {
     if (mark !== null && e.serialNo <= mark) continue
-    if (mark !== null && e.frontSerialNo != null && e.frontSerialNo > mark) return { watermark: mark, gap: true }
+    if (mark !== null && e.frontSerialNo != null && e.frontSerialNo > mark) return { watermark: mark, gap: true, restarted: false }
     mark = e.serialNo
   }
-  return { watermark: mark, gap: false }
+  return { watermark: mark, gap: false, restarted: false }
 }
 
 /** Heartbeats and event times per device; returns the devices whose events show a gap. */
@@ -246,9 +255,12 @@ async function noteDevices (tx: DbClient, events: NewEvent[], heartbeats: string
   const byDevice = new Map<string, NewEvent[]>()
   for (const e of events) if (e.deviceId) byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e])
   const gaps: string[] = []
+  if (byDevice.size === 0) return gaps
+  const marks = new Map((await tx.$queryRawUnsafe<Array<{ id: string, last: number | null, last_at: Date | null }>>(
+    'SELECT id::text, last_event_serial_no AS last, last_event_at AS last_at FROM devices WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [...byDevice.keys()])).map((r) => [r.id, r]))
   for (const [id, list] of byDevice) {
-    const [row] = await tx.$queryRawUnsafe<Array<{ last: number | null }>>('SELECT last_event_serial_no AS last FROM devices WHERE id = $1::uuid FOR UPDATE', id)
-    const { watermark, gap } = advanceWatermark(row?.last ?? null, list)
+    const known = marks.get(id)
+    const { watermark, gap } = advanceWatermark(known?.last ?? null, list, known?.last_at ?? null)
     if (gap) gaps.push(id)
     await tx.$executeRawUnsafe('UPDATE devices SET last_event_at = GREATEST(last_event_at, $2), last_seen_at = $3, last_event_serial_no = $4 WHERE id = $1::uuid',
       id, new Date(Math.max(...list.map((e) => e.occurredAt.getTime()))), now, watermark)
