@@ -11,21 +11,23 @@
  * failure or Ctrl-C. SYNC_*, DB_POOL_MAX, ISAPI_*, FACE_UPLOAD_MODE, MALLOC_ARENA_MAX and
  * UV_THREADPOOL_SIZE from the environment are passed on to the server.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { copyFile, link, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import type pg from 'pg'
 import sharp from 'sharp'
 import { normaliseFacePhoto } from '../src/lib/face-photo.js'
 import { startSimulatedTerminals } from '../src/simulator/terminal.js'
+import {
+  apiClient, connectDatabase, cpuSeconds, createScratchDatabase, exitedEarly, fmt, insertStudents, int, onCleanUp, postgresCpuSeconds,
+  printRows, procStatusKb, quantile, runBench, sampleRss, sampleWaits, startChild, startServer, timeout, type ApiClient,
+} from './bench-support.js'
 
-const ROOT = path.resolve(import.meta.dirname, '..')
 const SIM_USER = 'admin'
 const SIM_PASSWORD = 'Sim12345'
 const FINISHED = new Set(['succeeded', 'partial', 'failed', 'cancelled'])
@@ -89,7 +91,7 @@ function readArgs () {
   const floorS = students * (latencyUser + latencyFace) / 1000
   if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be tsx (src/server.ts) or dist (dist/server.js after npm run build), got "${values.server}"`)
   return {
-    server: values.server,
+    server: values.server as 'tsx' | 'dist',
     asyncCommit: values['async-commit'] === true,
     cpuProfDir: values['cpu-prof'] && path.resolve(values['cpu-prof']),
     heapSnapshotDir: values['heap-snapshot'] && path.resolve(values['heap-snapshot']),
@@ -102,51 +104,7 @@ function readArgs () {
 }
 type Args = ReturnType<typeof readArgs>
 
-// ---------- clean-up, whatever happens ----------
-
-const cleanups: Array<{ what: string, run: () => Promise<unknown> }> = []
-let cleaning: Promise<void> | undefined
-
-function cleanUp () {
-  cleaning ??= (async () => {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c.run()
-      } catch (err) {
-        console.error(`clean-up (${c.what}) failed: ${(err as Error).message}`)
-      }
-    }
-  })()
-  return cleaning
-}
-
 // ---------- child processes ----------
-
-interface Child { proc: ChildProcess, name: string, tail: () => string }
-
-function startChild (name: string, script: string, args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Child {
-  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps']
-  const proc = spawn(process.execPath, [...nodeFlags, ...loader, script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
-  cleanups.push({ what: `stop ${name}`, run: () => stopChild(proc) })
-  return { proc, name, tail: () => stderr.trim() }
-}
-
-async function stopChild (proc: ChildProcess) {
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise((resolve) => proc.once('exit', resolve))
-  proc.kill('SIGTERM')
-  if (await Promise.race([exited.then(() => true), sleep(12_000, false)])) return
-  proc.kill('SIGKILL')
-  await exited
-}
-
-function exitedEarly (c: Child) {
-  return new Promise<never>((_resolve, reject) => {
-    c.proc.once('exit', (code, signal) => reject(new Error(`${c.name} exited (${signal ?? code}) before it was ready:\n${c.tail()}`)))
-  })
-}
 
 /**
  * Starts `count` terminals in one simulator process; resolves with their URLs as it prints them.
@@ -170,100 +128,20 @@ async function startSimulators (index: number, firstIndex: number, count: number
   return { child, urls: await Promise.race([printed, exitedEarly(child), timeout(60, `simulator ${index + 1} start`)]) }
 }
 
-function timeout (seconds: number, what: string) {
-  return sleep(seconds * 1000).then(() => { throw new Error(`${what}: no answer within ${seconds} s`) })
-}
-
-async function freePort () {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-const PASSED_ENV = /^(SYNC_|DB_POOL_MAX$|ISAPI_|FACE_UPLOAD_MODE$|MALLOC_ARENA_MAX$|UV_THREADPOOL_SIZE$)/
-
-async function startServer (a: Args, databaseUrl: string, dataDir: string, adminPassword: string) {
-  const port = await freePort()
-  const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => PASSED_ENV.test(k)))
-  const child = startChild('server', a.server === 'dist' ? 'dist/server.js' : 'src/server.ts', [], {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    ...passed,
-    DATABASE_URL: databaseUrl,
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    ADMIN_PASSWORD: adminPassword,
-    SYNC_CONCURRENCY: String(a.concurrency),
-  }, [
-    ...(a.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', a.cpuProfDir] : []),
-    ...(a.heapSnapshotDir ? ['--heapsnapshot-signal=SIGWINCH', '--diagnostic-dir', a.heapSnapshotDir] : []),
-  ])
-  child.proc.stdout!.resume()
-  const base = `http://127.0.0.1:${port}`
-  const ready = (async () => {
-    while (child.proc.exitCode === null) {
-      if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) return
-      await sleep(200)
-    }
-  })()
-  await Promise.race([ready, exitedEarly(child), timeout(120, 'server start')])
-  return { child, base }
+function startBenchServer (a: Args, databaseUrl: string, dataDir: string, adminPassword: string) {
+  return startServer({
+    server: a.server, databaseUrl, dataDir, adminPassword, cpuProfDir: a.cpuProfDir, heapSnapshotDir: a.heapSnapshotDir,
+    env: { SYNC_CONCURRENCY: String(a.concurrency) },
+  })
 }
 
 // ---------- /proc ----------
-
-const CLOCK_TICKS = 100
-
-async function procStatusKb (pid: number, field: 'VmRSS' | 'VmHWM') {
-  const text = await readFile(`/proc/${pid}/status`, 'utf8')
-  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN)
-}
-
-async function cpuSeconds (pid: number) {
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
-}
-
-/** CPU seconds of the Postgres backends serving this database now (their lifetime, i.e. about this run). */
-async function postgresCpuSeconds (db: pg.Client) {
-  const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')
-  const each = await Promise.all(rows.map((r) => cpuSeconds(r.pid).catch(() => 0)))
-  return { backends: rows.length, seconds: each.reduce((n, c) => n + c, 0) }
-}
-
-/** What the server's database sessions are doing, sampled: lock waits on hot rows, WAL flushes, CPU. */
-function sampleWaits (db: pg.Client) {
-  const counts = new Map<string, number>()
-  let samples = 0
-  let busy = false
-  const timer = setInterval(() => {
-    if (busy) return
-    busy = true
-    db.query<{ what: string, n: string }>(`
-      SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS what, count(*) AS n FROM pg_stat_activity
-      WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1`).then(({ rows }) => {
-      samples++
-      for (const r of rows) counts.set(r.what, (counts.get(r.what) ?? 0) + Number(r.n))
-    }, () => {}).finally(() => { busy = false })
-  }, 100)
-  return {
-    stop: () => clearInterval(timer),
-    /** Average number of sessions in each state, busiest first. */
-    summary: () => [...counts].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([what, n]) => `${what} ${fmt(n / Math.max(1, samples), 2)}`).join(', '),
-  }
-}
 
 /**
  * Writing a heap snapshot collects garbage first, so the heap used right after it is what is really
  * retained. SIGWINCH: close-with-grace shuts the server down on SIGUSR2.
  */
-async function snapshotHeap (proc: ChildProcess, dir: string, api: ReturnType<typeof apiClient>) {
+async function snapshotHeap (proc: ChildProcess, dir: string, api: ApiClient) {
   await mkdir(dir, { recursive: true })
   const before = new Set(await readdir(dir))
   proc.kill('SIGWINCH')
@@ -280,41 +158,9 @@ async function snapshotHeap (proc: ChildProcess, dir: string, api: ReturnType<ty
 
 // ---------- database ----------
 
-async function createScratchDatabase (asyncCommit: boolean) {
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
-  const name = `facegate_bench_${Date.now()}_${process.pid}`
-  const admin = new pg.Client({ connectionString: adminUrl })
-  try {
-    await admin.connect()
-  } catch (err) {
-    throw new Error(`No Postgres at ${adminUrl.replace(/\/\/[^@]*@/, '//…@')} (${(err as Error).message}). ` +
-      'Start one, or set BENCH_DATABASE_URL to a server where this user may CREATE DATABASE.')
-  }
-  await admin.query(`CREATE DATABASE "${name}"`)
-  if (asyncCommit) await admin.query(`ALTER DATABASE "${name}" SET synchronous_commit = off`)
-  cleanups.push({
-    what: `drop database ${name}`,
-    run: async () => {
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-      } finally {
-        await admin.end()
-      }
-    },
-  })
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return url.toString()
-}
-
 /** Students straight into the table (the API would make seeding the slow part), each with a JPEG on disk. */
 async function seedStudents (db: pg.Client, schoolId: string, count: number, uploadsDir: string) {
-  const { rows } = await db.query<{ id: string }>(`
-    INSERT INTO students (id, school_id, employee_no, first_name, last_name, gender, status, photo_url, photo_version, version, created_at, updated_at)
-    SELECT id, $1::uuid, (100000 + n)::text, 'Student', 'Number ' || n, (CASE WHEN n % 2 = 0 THEN 'male' ELSE 'female' END)::"Gender",
-           'active', '/uploads/student-faces/' || id || '-1.jpg', 1, 1, now(), now()
-    FROM (SELECT gen_random_uuid() AS id, n FROM generate_series(1, $2::int) AS n) s
-    RETURNING id`, [schoolId, count])
+  const rows = await insertStudents(db, schoolId, count, true)
   const dir = path.join(uploadsDir, 'student-faces')
   await mkdir(dir, { recursive: true })
   const pool = await facePhotos(8)
@@ -354,43 +200,6 @@ async function facePhotos (count: number) {
   }))
 }
 
-// ---------- the API ----------
-
-function apiClient (base: string) {
-  let token = ''
-  async function call<T> (method: string, url: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${base}${url}`, {
-      method,
-      headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    })
-    const text = await res.text()
-    if (!res.ok) throw new Error(`${method} ${url} → ${res.status}: ${text.slice(0, 500)}`)
-    return (text ? JSON.parse(text) : undefined) as T
-  }
-  return {
-    call,
-    async login (email: string, password: string) {
-      token = (await call<{ accessToken: string }>('POST', '/api/v1/auth/login', { email, password })).accessToken
-    },
-    /** V8 heap used and memory outside it (Buffers, WASM), in MB, from the process metrics. */
-    async heap () {
-      const text = await (await fetch(`${base}/metrics`)).text()
-      const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576
-      return { used: mb('nodejs_heap_size_used_bytes'), total: mb('nodejs_heap_size_total_bytes'), external: mb('nodejs_external_memory_bytes') }
-    },
-    async isapiCalls () {
-      const text = await (await fetch(`${base}/metrics`)).text()
-      const byOperation = new Map<string, number>()
-      for (const m of text.matchAll(/^isapi_requests_total\{operation="([^"]+)",outcome="([^"]+)"\} (\d+)/gm)) {
-        const key = m[2] === 'ok' ? m[1] : `${m[1]}:${m[2]}`
-        byOperation.set(key, (byOperation.get(key) ?? 0) + Number(m[3]))
-      }
-      return byOperation
-    },
-  }
-}
-
 interface JobDetail {
   id: string
   status: string
@@ -410,8 +219,6 @@ interface SimState {
 }
 
 // ---------- analysis ----------
-
-const quantile = (sorted: number[], q: number) => sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 
 /** Per device: when its share started after the job was created, how long it ran, the time between items and its stalls. */
 async function shareTimeline (db: pg.Client, jobId: string, createdAt: number, perItemFloorMs: number) {
@@ -446,9 +253,6 @@ async function shareTimeline (db: pg.Client, jobId: string, createdAt: number, p
   }
 }
 
-const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-const int = (n: number) => n.toLocaleString('en-US')
-
 function duration (seconds: number) {
   if (seconds < 120) return `${fmt(seconds)} s`
   if (seconds < 7200) return `${fmt(seconds / 60)} min`
@@ -460,7 +264,7 @@ function duration (seconds: number) {
 async function run (a: Args) {
   const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'facegate-bench-'))
-  cleanups.push({ what: `remove ${tmp}`, run: () => rm(tmp, { recursive: true, force: true }) })
+  onCleanUp(`remove ${tmp}`, () => rm(tmp, { recursive: true, force: true }))
   const dataDir = path.join(tmp, 'data')
 
   const databaseUrl = await createScratchDatabase(a.asyncCommit)
@@ -472,7 +276,7 @@ async function run (a: Args) {
   log(`${terminalUrls.length} terminals in ${sims.length} simulator process(es)`)
 
   const adminPassword = randomBytes(12).toString('base64url')
-  const server = await startServer(a, databaseUrl, dataDir, adminPassword)
+  const server = await startBenchServer(a, databaseUrl, dataDir, adminPassword)
   const pid = server.child.proc.pid!
   log(`server pid ${pid} at ${server.base}`)
 
@@ -480,9 +284,7 @@ async function run (a: Args) {
   await api.login('admin@facegate.local', adminPassword)
   const school = await api.call<{ id: string }>('POST', '/api/v1/schools', { name: 'Bench School', code: 'bench', timezone: 'Asia/Tashkent' })
 
-  const db = new pg.Client({ connectionString: databaseUrl })
-  await db.connect()
-  cleanups.push({ what: 'close database client', run: () => db.end() })
+  const db = await connectDatabase(databaseUrl)
   const seeded = Date.now()
   const { photoBytes } = await seedStudents(db, school.id, a.students, path.join(dataDir, 'uploads'))
   log(`seeded ${int(a.students)} students with photos (~${fmt(photoBytes / 1024, 0)} KB) in ${fmt((Date.now() - seeded) / 1000)} s`)
@@ -500,15 +302,10 @@ async function run (a: Args) {
   const rssIdleMb = await procStatusKb(pid, 'VmRSS') / 1024
   const heapIdle = await api.heap()
   const cpuBefore = await cpuSeconds(pid)
-  let rssPeakKb = 0
-  const sampler = setInterval(() => {
-    procStatusKb(pid, 'VmRSS').then((kb) => { rssPeakKb = Math.max(rssPeakKb, kb) }, () => {})
-  }, 200)
-  cleanups.push({ what: 'stop RSS sampler', run: async () => clearInterval(sampler) })
+  const rss = sampleRss(pid)
 
   const simCpuBefore = await Promise.all(sims.map((s) => cpuSeconds(s.child.proc.pid!)))
   const waits = sampleWaits(db)
-  cleanups.push({ what: 'stop wait sampler', run: async () => waits.stop() })
   const posted = Date.now()
   const { jobId } = await api.call<{ jobId: string }>('POST', `/api/v1/schools/${school.id}/sync`, {})
   let job: JobDetail
@@ -524,7 +321,7 @@ async function run (a: Args) {
     await sleep(POLL_MS)
   }
   const observedS = (Date.now() - posted) / 1000
-  clearInterval(sampler)
+  rss.stop()
   waits.stop()
   const cpuS = await cpuSeconds(pid) - cpuBefore
   const simCpuS = (await Promise.all(sims.map((s) => cpuSeconds(s.child.proc.pid!)))).reduce((n, c, i) => n + c - simCpuBefore[i], 0)
@@ -572,14 +369,13 @@ async function run (a: Args) {
     ['server CPU', `${fmt(cpuS)} s during the sync (${fmt(100 * cpuS / makespanS, 0)} % of one core)`],
     ['other CPU', `simulators ${fmt(simCpuS)} s; Postgres ${fmt(pgCpu.seconds)} s (${pgCpu.backends} backends of this database, whole run); machine load ${os.loadavg().map((l) => fmt(l, 2)).join(' ')}`],
     ['DB sessions', `active on average during the sync: ${waits.summary()}`],
-    ['server RSS', `idle ${fmt(rssIdleMb, 0)} MB before the sync; peak sampled ${fmt(rssPeakKb / 1024, 0)} MB; VmHWM ${fmt(rssHwmMb, 0)} MB`],
+    ['server RSS', `idle ${fmt(rssIdleMb, 0)} MB before the sync; peak sampled ${fmt(rss.peakKb() / 1024, 0)} MB; VmHWM ${fmt(rssHwmMb, 0)} MB`],
     ['server heap', `before: used ${fmt(heapIdle.used, 0)} of ${fmt(heapIdle.total, 0)} MB, external ${fmt(heapIdle.external, 0)} MB; after: used ${fmt(heapEnd.used, 0)} of ${fmt(heapEnd.total, 0)} MB, external ${fmt(heapEnd.external, 0)} MB`],
     ...(heapAfterGc ? [['live heap', `after a full GC (heap snapshot ${heapAfterGc.file}): used ${fmt(heapAfterGc.used, 0)} MB, RSS then ${fmt(heapAfterGc.rssMb, 0)} MB`] as [string, string]] : []),
     ['sequential design', `${duration(sequentialS)} = ${int(a.students)} × ${a.devices} × (${CALLS_PER_PERSON} × ${SEQUENTIAL_PAUSE_S} s + ${a.latencyUser + a.latencyFace} ms)`],
     ['speed-up', `${fmt(sequentialS / makespanS, 0)}×`],
   ]
-  const width = Math.max(...rows.map(([k]) => k.length))
-  console.log(`\nfacegate sync benchmark\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n')}`)
+  printRows('facegate sync benchmark', rows)
   console.log('\n| students × devices | latency user/face | makespan | floor | ratio | calls/s | peak RSS | sequential 1 s design | speed-up |')
   console.log(`| ${int(a.students)} × ${a.devices} | ${a.latencyUser}/${a.latencyFace} ms | ${fmt(makespanS)} s | ${fmt(a.floorS)} s | ${fmt(ratio, 2)} | ${fmt(totalCalls / makespanS, 0)} | ${fmt(rssHwmMb, 0)} MB | ${duration(sequentialS)} | ${fmt(sequentialS / makespanS, 0)}× |`)
   return job.status === 'succeeded' && complete === a.devices
@@ -604,23 +400,5 @@ async function simulatorChild (argv: string[]) {
   process.once('SIGTERM', stop)
 }
 
-async function main () {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: cleaning up`)
-      cleanUp().finally(() => process.exit(130)).catch(() => {})
-    })
-  }
-  let ok = false
-  try {
-    ok = await run(readArgs())
-  } catch (err) {
-    console.error(`bench:sync failed: ${(err as Error).message}`)
-  } finally {
-    await cleanUp()
-  }
-  process.exit(ok ? 0 : 1)
-}
-
 if (process.argv[2] === SIMULATOR_CHILD) await simulatorChild(process.argv.slice(3))
-else await main()
+else await runBench('bench:sync', () => run(readArgs()))

@@ -20,6 +20,9 @@ export const pageOf = <T extends z.ZodType>(item: T) => z.object({
 
 export const skip = (q: PageQuery) => (q.page - 1) * q.pageSize
 
+/** A list answer: the page's items and the total, with the paging that was asked for. */
+export const paged = <T>(q: PageQuery, r: { items: T[], total: number }) => ({ items: r.items, total: r.total, page: q.page, pageSize: q.pageSize })
+
 export const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time as HH:mm (00:00 to 23:59)')
 
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')

@@ -1,7 +1,9 @@
+import { createServer, type AddressInfo } from 'node:net'
 import sharp from 'sharp'
 import { afterAll } from 'vitest'
 import { createIsapiClient, createIsapiDispatchers, createIsapiDeviceRegistry } from '../../src/integrations/isapi/index.js'
 import { startSimulatedTerminal, type SimulatedTerminal, type SimulatedTerminalOptions } from '../../src/simulator/index.js'
+import { createSchool, signedInAs } from '../factories/index.js'
 import type { TestApp } from './build-test-app.js'
 
 const started: SimulatedTerminal[] = []
@@ -55,4 +57,35 @@ export async function addDevice (app: TestApp, headers: Record<string, string>, 
   })
   if (res.statusCode !== 201) throw new Error(`device create failed: ${res.statusCode} ${res.body}`)
   return res.json() as { id: string, deviceId: string | null }
+}
+
+/** A port nothing listens on: connecting is refused at once. */
+export async function closedPort () {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+let nextIndex = 200
+/** A distinct terminal index (serial, MAC) for this test file. */
+export const nextTerminalIndex = () => nextIndex++
+
+/** A school and its admin with `n` simulated terminals as devices, plus one device on a closed port when `offline`. */
+export async function schoolWithTerminals (app: TestApp, n: number, o: { offline?: boolean } = {}) {
+  const school = await createSchool(app)
+  const admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
+  const terminals: Array<{ id: string, t: SimulatedTerminal }> = []
+  for (let i = 0; i < n; i++) {
+    const t = await startTerminal({ index: nextTerminalIndex() })
+    terminals.push({ id: (await addDevice(app, admin, school.id, t)).id, t })
+  }
+  let offline: { id: string, port: number } | undefined
+  if (o.offline) {
+    const port = await closedPort()
+    const template = terminals[0]?.t ?? await startTerminal({ index: nextTerminalIndex() })
+    offline = { id: (await addDevice(app, admin, school.id, template, { port, name: 'Gate offline' })).id, port }
+  }
+  return { school, admin, terminals, offline }
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { okResponse, pageOf, schoolParams } from '../../lib/schemas.js'
+import { okResponse, pageOf, paged, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { streamCsv, streamXlsx } from './attendance.export.js'
 import {
@@ -25,8 +25,7 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ attendance: AttendanceSer
     preHandler: [staff],
     schema: { tags, operationId: 'listAttendance', params: schoolParams, querystring: attendanceListQuery, response: { 200: pageOf(dayRecordSchema) } },
   }, async (request) => {
-    const { items, total } = await attendance.list(actorContext(request), request.params.schoolId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await attendance.list(actorContext(request), request.params.schoolId, request.query))
   })
 
   app.get('/schools/:schoolId/attendance/stats', {

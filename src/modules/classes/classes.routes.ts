@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { pageOf, pageQuery, schoolParams } from '../../lib/schemas.js'
+import { pageOf, paged, pageQuery, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { ClassesService } from './classes.service.js'
 import { classParams, classSchema, createClassBody, updateClassBody } from './classes.schemas.js'
@@ -16,8 +16,7 @@ export const classesRoutes: FastifyPluginAsyncZod<{ classes: ClassesService }> =
     preHandler: [canRead],
     schema: { tags, operationId: 'listClasses', summary: 'Classes of a school (teachers: their own)', params: schoolParams, querystring: pageQuery, response: { 200: pageOf(classSchema) } },
   }, async (request) => {
-    const { items, total } = await classes.list(actorContext(request), request.params.schoolId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await classes.list(actorContext(request), request.params.schoolId, request.query))
   })
 
   app.post('/schools/:schoolId/classes', {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { pageOf } from '../../lib/schemas.js'
+import { pageOf, paged } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { DeviceUsersService } from './device-users.service.js'
 import {
@@ -22,8 +22,7 @@ export const deviceUsersRoutes: FastifyPluginAsyncZod<{ deviceUsers: DeviceUsers
     schema: { tags, operationId: 'listDeviceUsers', params: deviceParams, querystring: deviceUsersQuery, response: { 200: pageOf(deviceUserSchema) } },
   }, async (request) => {
     const { schoolId, deviceId } = request.params
-    const { items, total } = await deviceUsers.list(schoolId, deviceId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await deviceUsers.list(schoolId, deviceId, request.query))
   })
 
   app.get(`${base}/:employeeNo`, {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { pageOf, schoolParams } from '../../lib/schemas.js'
+import { pageOf, paged, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { toDeviceDto } from './devices.mapper.js'
 import type { DeviceConnectionService } from './devices.connection.js'
@@ -18,8 +18,7 @@ export const devicesRoutes: FastifyPluginAsyncZod<{ devices: DevicesService, con
     preHandler: [canRead],
     schema: { tags, operationId: 'listDevices', params: schoolParams, querystring: deviceListQuery, response: { 200: pageOf(deviceSchema) } },
   }, async (request) => {
-    const { items, total } = await devices.list(request.params.schoolId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await devices.list(request.params.schoolId, request.query))
   })
 
   app.post('/schools/:schoolId/devices', {

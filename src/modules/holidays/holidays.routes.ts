@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { pageOf, schoolParams } from '../../lib/schemas.js'
+import { pageOf, paged, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { HolidaysService } from './holidays.service.js'
 import { holidayBody, holidayListQuery, holidayParams, holidaySchema, updateHolidayBody } from './holidays.schemas.js'
@@ -15,8 +15,7 @@ export const holidaysRoutes: FastifyPluginAsyncZod<{ holidays: HolidaysService }
     preHandler: [requireSchoolAccess()],
     schema: { tags, operationId: 'listHolidays', params: schoolParams, querystring: holidayListQuery, response: { 200: pageOf(holidaySchema) } },
   }, async (request) => {
-    const { items, total } = await holidays.list(request.params.schoolId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await holidays.list(request.params.schoolId, request.query))
   })
 
   app.post('/schools/:schoolId/holidays', {

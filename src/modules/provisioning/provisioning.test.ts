@@ -1,39 +1,17 @@
 import { randomUUID } from 'node:crypto'
-import net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { buildTestApp } from '../../../test/helpers/build-test-app.js'
 import { createClass, createSchool, signedInAs } from '../../../test/factories/index.js'
 import { waitForJob } from '../../../test/helpers/jobs.js'
 import { expectProblem, expectValidation } from '../../../test/helpers/problem.js'
-import { addDevice, faceJpeg, startTerminal } from '../../../test/helpers/terminals.js'
-import type { SimulatedTerminal } from '../../simulator/index.js'
+import { faceJpeg, nextTerminalIndex, schoolWithTerminals, startTerminal } from '../../../test/helpers/terminals.js'
 
 type Headers = Record<string, string>
 
 const app = await buildTestApp({ SYNC_POLL_SECONDS: '0.5', LOG_LEVEL: 'error', SYNC_TRANSIENT_BACKOFF_MS: '20' })
-let nextIndex = 80
-
-async function closedPort () {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function setup (n: number, o: { offline?: boolean } = {}) {
-  const school = await createSchool(app)
-  const admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
-  const terminals: Array<{ id: string, t: SimulatedTerminal }> = []
-  for (let i = 0; i < n; i++) {
-    const t = await startTerminal({ index: nextIndex++ })
-    terminals.push({ id: (await addDevice(app, admin, school.id, t)).id, t })
-  }
-  let offline: { id: string, port: number } | undefined
-  if (o.offline) {
-    const port = await closedPort()
-    offline = { id: (await addDevice(app, admin, school.id, terminals[0]?.t ?? await startTerminal({ index: nextIndex++ }), { port, name: 'Gate offline' })).id, port }
-  }
+  const { school, admin, terminals, offline } = await schoolWithTerminals(app, n, o)
   const provision = (payload: Record<string, unknown>, headers: Headers = admin) =>
     app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/students/provision`, headers, payload })
   const get = (id: string, path = '', headers: Headers = admin) => app.inject({ method: 'GET', url: `/api/v1/provisioning/${id}${path}`, headers })
@@ -164,7 +142,7 @@ describe('a failing device, retry and device-result', () => {
     const logs = (await s.get(body.provisioningId, '/logs')).json()
     expect(logs).toContainEqual(expect.objectContaining({ deviceId: offline.id, level: 'ERROR', stage: 'DEVICE_CONNECTION', status: 'FAILED', message: expect.stringMatching(/^DEVICE_UNREACHABLE: /) }))
 
-    const back = await startTerminal({ port: offline.port, index: nextIndex++ })
+    const back = await startTerminal({ port: offline.port, index: nextTerminalIndex() })
     const retry = await s.post(body.provisioningId, '/retry', {})
     expect(retry.statusCode, retry.body).toBe(200)
     expect(retry.json()).toEqual({ ok: true, updated: 1, targetDeviceIds: [offline.id], provisioningStatus: 'PROCESSING' })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { pageOf, pageQuery, schoolParams } from '../../lib/schemas.js'
+import { pageOf, paged, pageQuery, schoolParams } from '../../lib/schemas.js'
 import { requireRole, requireSchoolAccess } from '../../plugins/auth.js'
 import type { SchoolsService } from './schools.service.js'
 import { createSchoolBody, schoolSchema, updateSchoolBody } from './schools.schemas.js'
@@ -13,8 +13,7 @@ export const schoolsRoutes: FastifyPluginAsyncZod<{ schools: SchoolsService }> =
   app.get('/schools', {
     schema: { tags, operationId: 'listSchools', summary: 'Schools visible to the caller', querystring: pageQuery, response: { 200: pageOf(schoolSchema) } },
   }, async (request) => {
-    const { items, total } = await schools.list(actorContext(request), request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await schools.list(actorContext(request), request.query))
   })
 
   app.post('/schools', {

@@ -6,7 +6,7 @@ import { actorContext } from '../../lib/context.js'
 import { AppError, notFound } from '../../lib/errors.js'
 import { decodeBase64Image } from '../../lib/face-photo.js'
 import { idempotent } from '../../lib/idempotency.js'
-import { pageOf, schoolParams } from '../../lib/schemas.js'
+import { pageOf, paged, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { StudentPhotosService } from './students.photos.js'
 import { toStudentDto, type StudentsService } from './students.service.js'
@@ -35,8 +35,7 @@ export const studentsRoutes: FastifyPluginAsyncZod<{ students: StudentsService, 
     preHandler: [canRead],
     schema: { tags, operationId: 'listStudents', params: schoolParams, querystring: studentListQuery, response: { 200: pageOf(studentSchema) } },
   }, async (request) => {
-    const { items, total } = await students.list(actorContext(request), request.params.schoolId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await students.list(actorContext(request), request.params.schoolId, request.query))
   })
 
   app.post('/schools/:schoolId/students', {

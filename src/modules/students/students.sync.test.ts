@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import net from 'node:net'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { createSchool, signedInAs } from '../../../test/factories/index.js'
 import { waitForJob } from '../../../test/helpers/jobs.js'
 import { expectProblem, expectValidation } from '../../../test/helpers/problem.js'
-import { addDevice, faceJpeg, startTerminal } from '../../../test/helpers/terminals.js'
+import { addDevice, faceJpeg, nextTerminalIndex, schoolWithTerminals, startTerminal } from '../../../test/helpers/terminals.js'
 import type { SimulatedTerminal } from '../../simulator/index.js'
 
 type Headers = Record<string, string>
@@ -14,31 +13,9 @@ interface Result { deviceId: string, deviceName: string, result: string, code: s
 // Fast retries against the closed port; the workers poll pg-boss twice a second.
 const app = await buildTestApp({ SYNC_POLL_SECONDS: '0.5', LOG_LEVEL: 'error', SYNC_TRANSIENT_BACKOFF_MS: '20' })
 
-let nextIndex = 60
-
-/** A port nothing listens on: connecting is refused at once. */
-async function closedPort () {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 /** A school with `n` simulated terminals (and one device on a closed port when `offline`), and its admin. */
 async function setup (n: number, o: { offline?: boolean } = {}) {
-  const school = await createSchool(app)
-  const admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
-  const terminals: Array<{ id: string, t: SimulatedTerminal }> = []
-  for (let i = 0; i < n; i++) {
-    const t = await startTerminal({ index: nextIndex++ })
-    terminals.push({ id: (await addDevice(app, admin, school.id, t)).id, t })
-  }
-  let offline: { id: string, port: number } | undefined
-  if (o.offline) {
-    const port = await closedPort()
-    offline = { id: (await addDevice(app, admin, school.id, terminals[0].t, { port, name: 'Gate offline' })).id, port }
-  }
+  const { school, admin, terminals, offline } = await schoolWithTerminals(app, n, o)
   const base = `/api/v1/schools/${school.id}/students`
   return {
     school, admin, terminals, offline, base,
@@ -143,7 +120,7 @@ describe('a device that is offline', () => {
     expect(results[offline.id]).toMatchObject({ result: 'FAILED', code: 'DEVICE_UNREACHABLE', deviceName: 'Gate offline', reason: expect.any(String) })
     expect(await app.prisma.student.findUniqueOrThrow({ where: { id: body.id } })).toMatchObject({ deletedAt: null, status: 'active' })
 
-    const back = await startTerminal({ port: offline.port, index: nextIndex++ })
+    const back = await startTerminal({ port: offline.port, index: nextTerminalIndex() })
     const retry = await app.inject({ method: 'POST', url: `/api/v1/jobs/${body.sync.jobId}/retry`, headers: s.admin, payload: {} })
     expect(retry.statusCode, retry.body).toBe(200)
     expect(await waitForJob(app, s.admin, body.sync.jobId)).toMatchObject({ status: 'succeeded', counts: { success: 2, failed: 0 } })
@@ -275,7 +252,7 @@ describe('a wait that runs out', () => {
   it('answers with the job still running and no results for the device still working', async () => {
     const school = await createSchool(slow)
     const admin = (await signedInAs(slow, 'SCHOOL_ADMIN', school.id)).headers
-    const t = await startTerminal({ index: nextIndex++, faults: { latencyUserMs: 1500 } })
+    const t = await startTerminal({ index: nextTerminalIndex(), faults: { latencyUserMs: 1500 } })
     await addDevice(slow, admin, school.id, t)
     const res = await slow.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/students?wait=true`, headers: admin, payload: { firstName: 'Slow', lastName: 'Gate', gender: 'male' } })
     expect(res.statusCode, res.body).toBe(201)

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
+import { paged } from '../../lib/schemas.js'
 import type { SyncJob } from '../../generated/prisma/client.js'
 import { actorContext } from '../../lib/context.js'
 import { notFound } from '../../lib/errors.js'
@@ -29,9 +30,8 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
     schema: { tags, operationId: 'listJobs', querystring: jobListQuery, response: { 200: jobPage } },
   }, async (request) => {
     const user = request.user
-    if (!hasRole(user, JOB_ROLES)) return { items: [], total: 0, page: request.query.page, pageSize: request.query.pageSize }
-    const { items, total } = await jobs.list(user.role === 'SUPER_ADMIN' ? null : [user.schoolId as string], request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    if (!hasRole(user, JOB_ROLES)) return paged(request.query, { items: [], total: 0 })
+    return paged(request.query, await jobs.list(user.role === 'SUPER_ADMIN' ? null : [user.schoolId as string], request.query))
   })
 
   app.get('/jobs/:jobId', {
@@ -44,8 +44,7 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
     schema: { tags, operationId: 'listJobItems', params: jobParams, querystring: jobItemsQuery, response: { 200: jobItemPage } },
   }, async (request) => {
     const job = await visibleJob(request.user, request.params.jobId)
-    const { items, total } = await jobs.items(job.id, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await jobs.items(job.id, request.query))
   })
 
   app.post('/jobs/:jobId/cancel', {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
-import { pageOf, schoolParams } from '../../lib/schemas.js'
+import { pageOf, paged, schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { UsersService } from './users.service.js'
 import { createUserBody, teacherClassesBody, teacherClassesSchema, updateUserBody, userListQuery, userParams, userSchema } from './users.schemas.js'
@@ -14,8 +14,7 @@ export const usersRoutes: FastifyPluginAsyncZod<{ users: UsersService }> = async
   app.get('/schools/:schoolId/users', {
     schema: { tags, operationId: 'listUsers', params: schoolParams, querystring: userListQuery, response: { 200: pageOf(userSchema) } },
   }, async (request) => {
-    const { items, total } = await users.list(request.params.schoolId, request.query)
-    return { items, total, page: request.query.page, pageSize: request.query.pageSize }
+    return paged(request.query, await users.list(request.params.schoolId, request.query))
   })
 
   app.post('/schools/:schoolId/users', {
