@@ -1,4 +1,7 @@
-import sharp from 'sharp'
+import type { Metadata } from 'sharp'
+
+// Loaded on first use: libvips costs ~20 MB of memory that a server doing only sync or intake never needs.
+const loadSharp = async () => (await import('sharp')).default
 import { unprocessable } from './errors.js'
 
 export const MAX_FACE_BYTES = 200 * 1024
@@ -16,7 +19,8 @@ const invalid = (why: string) => unprocessable('PHOTO_INVALID', `The photo canno
  */
 export async function normaliseFacePhoto (input: Buffer): Promise<{ jpeg: Buffer, width: number, height: number }> {
   if (input.length === 0) throw invalid('the file is empty')
-  let meta: sharp.Metadata
+  const sharp = await loadSharp()
+  let meta: Metadata
   try {
     meta = await sharp(input, { failOn: 'error' }).metadata()
   } catch {

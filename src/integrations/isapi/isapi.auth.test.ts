@@ -46,6 +46,19 @@ describe('ISAPI Digest against a fake terminal', () => {
     expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok', 'stale', 'challenge', 'ok'])
   })
 
+  it('learns how many uses the device allows a nonce, so later writes are never sent twice', async () => {
+    const dev = await fake({ nonceDiesOnUse: 3, route: () => ({ status: 200, body: '{"statusCode":1,"statusString":"OK","subStatusCode":"ok"}' }) })
+    const client = f.make(dev.url)
+    const user = (no: string) => ({ employeeNo: no, name: 'A', valid: { beginTime: '2024-09-01T00:00:00', endTime: '2030-01-01T00:00:00' } })
+    for (let i = 0; i < 3; i++) await client.createUser(user(String(i)))
+    const before = dev.requests.filter((r) => r.method === 'POST').length
+    expect(before).toBe(4) // the third write met the dead nonce once: that is how the limit is learned
+    for (let i = 3; i < 9; i++) await client.createUser(user(String(i)))
+    const writes = dev.requests.filter((r) => r.method === 'POST').slice(before)
+    expect(writes).toHaveLength(6)
+    expect(writes.every((r) => r.outcome === 'ok')).toBe(true)
+  })
+
   it('a stale 401 that carries a new challenge is answered with that challenge, no probe', async () => {
     const dev = await fake({ nonceDiesOnUse: 2, staleWithChallenge: true, route: deviceInfo })
     const client = f.make(dev.url)

@@ -89,7 +89,7 @@ function authHeader (s: AuthSettings, req: IsapiHttpRequest, challenge: DigestCh
 const usableChallenge = (s: AuthSettings) => {
   const c = s.state.challenge
   if (!c) return undefined
-  const fresh = s.now() - c.obtainedAt < s.nonceTtlMs && c.uses < s.nonceMaxUses
+  const fresh = s.now() - c.obtainedAt < s.nonceTtlMs && c.uses < Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
   if (!fresh) s.state.challenge = undefined
   return fresh ? c : undefined
 }
@@ -149,6 +149,8 @@ export async function sendWithAuth (s: AuthSettings, req: IsapiHttpRequest, send
   const res = await send(req, authHeader(s, req, cached.challenge, cached.uses))
   if (res.status !== 401) return res
   s.state.challenge = undefined
+  // Re-challenge before this use next time: resending a body (a face) after a dead nonce doubles the upload.
+  if (cached.uses > 1) s.state.nonceUsesLearned = Math.min(s.state.nonceUsesLearned ?? Infinity, cached.uses - 1)
   const check = readUserCheck(safeDecode(res.body))
   // Not a verdict on the password: the cached nonce may simply have died (no way to tell apart).
   if (check?.locked) throw lockedError(s, req.operation, res.status, check.unlockTime)

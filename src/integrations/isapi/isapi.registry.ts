@@ -35,6 +35,8 @@ export interface IsapiDeviceState {
   lockedUntil: Map<string, number>
   /** Credential fingerprint → time a rejected login happened. */
   rejectedAt: Map<string, number>
+  /** How many uses this device's nonces survive, learned from a nonce that died (firmware differs: 2 to 8+). */
+  nonceUsesLearned?: number
 }
 
 export interface IsapiDeviceRegistry {

@@ -1,6 +1,5 @@
 import { once } from 'node:events'
 import type { Writable } from 'node:stream'
-import ExcelJS from 'exceljs'
 import type { Prisma, PrismaClient } from '../../generated/prisma/client.js'
 import { toDayRecord, type AttendanceService } from './attendance.service.js'
 
@@ -43,6 +42,8 @@ export async function streamCsv (db: PrismaClient, out: Writable, where: Prisma.
 }
 
 export async function streamXlsx (db: PrismaClient, out: Writable, where: Prisma.DailyAttendanceWhereInput, include: AttendanceService['include']) {
+  // Loaded on first export: the library is large and most processes never write a spreadsheet.
+  const { default: ExcelJS } = await import('exceljs')
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false })
   const sheet = workbook.addWorksheet('Attendance')
   sheet.columns = COLUMNS.map((c) => ({ header: c, key: c, width: 16 }))

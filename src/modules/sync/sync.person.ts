@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises'
 import type { PersonDevice, Student } from '../../generated/prisma/client.js'
+import { localDateOf } from '../../lib/timezone.js'
 import { isIsapiError, type FaceSource, type IsapiClient, type IsapiUserInput } from '../../integrations/isapi/index.js'
 
 /** The widest validity terminals accept; begin is set per person. */
@@ -7,9 +7,8 @@ const VALID_END = '2037-12-31T23:59:59'
 
 /** `YYYY-MM-DDT00:00:00` of the day `at` falls on in `timeZone`: terminals want local time without offset. */
 export function localDayStart (at: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at)
-  const day = parts >= '2000-01-01' ? parts : '2000-01-01'
-  return `${day}T00:00:00`
+  const day = localDateOf(at, timeZone)
+  return `${day >= '2000-01-01' ? day : '2000-01-01'}T00:00:00`
 }
 
 export const displayName = (s: Pick<Student, 'firstName' | 'lastName'>, maxLength = 32) =>
@@ -125,5 +124,3 @@ export async function disablePerson (client: IsapiClient, s: Student, o: { timeZ
   }
   return { status: 'success', faceOnDevice: false, facePhotoVersion: null }
 }
-
-export const readPhotoFile = (file: string) => readFile(file)

@@ -46,45 +46,63 @@ export async function insertStudentItems (tx: DbClient, o: {
   o.jobId, o.schoolId, o.deviceIds, o.studentIds ?? [], o.action, o.inactiveAction ?? o.action, o.studentIds === undefined)
 }
 
+/** Runs one SQL statement; item results go through a pool whose commits do not wait for the disk (see sync/index.ts). */
+export type SqlRunner = (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>
+
+const PERSON_DEVICE_UPSERT = `
+  ON CONFLICT (student_id, device_id) DO UPDATE SET
+    employee_no = EXCLUDED.employee_no,
+    state = EXCLUDED.state,
+    synced_version = CASE WHEN EXCLUDED.state = 'failed' THEN person_devices.synced_version ELSE EXCLUDED.synced_version END,
+    face_photo_version = CASE WHEN EXCLUDED.state = 'failed' THEN person_devices.face_photo_version ELSE EXCLUDED.face_photo_version END,
+    face_on_device = CASE WHEN EXCLUDED.state = 'failed' THEN person_devices.face_on_device ELSE EXCLUDED.face_on_device END,
+    last_error = EXCLUDED.last_error,
+    attempts = CASE WHEN EXCLUDED.state = 'failed' THEN person_devices.attempts + 1 ELSE 0 END,
+    synced_at = CASE WHEN EXCLUDED.state = 'failed' THEN person_devices.synced_at ELSE now() END,
+    updated_at = now()`
+
 /**
- * Moves one item out of `pending` and counts it on the job, in one statement: a repeated item (after
- * a crash) is neither counted twice nor overwritten once final.
+ * Moves one item out of `pending` and writes the person-on-device state, in one statement. Returns
+ * the new status, or null when the item was already final (a repeat after a crash changes nothing).
+ * Job counters are not touched here: the runner adds them up per share (one hot row for every
+ * device would serialise the devices), and the job is recounted exactly when it closes.
  */
-export async function recordItem (db: DbClient, jobId: string, r: ItemResult, pd?: PersonDeviceChange) {
-  await db.$executeRawUnsafe(`
+export async function recordItem (sql: SqlRunner, r: ItemResult, pd?: PersonDeviceChange) {
+  const { rows } = await sql(`
     WITH it AS (
       UPDATE sync_job_items SET status = $2::"SyncItemStatus", step = $3, error_code = $4, error_message = $5,
              attempts = attempts + 1, finished_at = now()
       WHERE id = $1 AND status = 'pending' RETURNING status
+    ), pd AS (
+      INSERT INTO person_devices (student_id, device_id, employee_no, state, synced_version, face_photo_version, face_on_device, last_error, attempts, synced_at, updated_at)
+      SELECT $6::uuid, $7::uuid, $8, $9::"PersonDeviceState", $10::int, $11::int, $12::boolean, $13, 1,
+             CASE WHEN $9 = 'failed' THEN NULL ELSE now() END, now()
+      WHERE $6::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM it)
+      ${PERSON_DEVICE_UPSERT}
     )
-    UPDATE sync_jobs SET
-      done = done + (SELECT count(*) FROM it),
-      success = success + (SELECT count(*) FROM it WHERE status = 'success'),
-      failed = failed + (SELECT count(*) FROM it WHERE status = 'failed'),
-      skipped = skipped + (SELECT count(*) FROM it WHERE status = 'skipped'),
-      last_error = CASE WHEN $2 = 'failed' THEN $5 ELSE last_error END,
-      updated_at = now()
-    WHERE id = $6::uuid AND EXISTS (SELECT 1 FROM it)`,
-  r.id, r.status, r.step ?? null, r.errorCode ?? null, r.errorMessage?.slice(0, 1000) ?? null, jobId)
-  if (pd) await upsertPersonDevice(db, pd)
+    SELECT status::text FROM it`,
+  [String(r.id), r.status, r.step ?? null, r.errorCode ?? null, r.errorMessage?.slice(0, 1000) ?? null,
+    pd?.studentId ?? null, pd?.deviceId ?? null, pd?.employeeNo ?? null, pd?.state ?? null, pd?.syncedVersion ?? null,
+    pd?.facePhotoVersion ?? null, pd?.faceOnDevice ?? false, pd?.lastError ?? null])
+  return (rows[0]?.status as ItemResult['status'] | undefined) ?? null
+}
+
+export interface CountDelta { done: number, success: number, failed: number, skipped: number, lastError: string | null }
+export const emptyDelta = (): CountDelta => ({ done: 0, success: 0, failed: 0, skipped: 0, lastError: null })
+
+/** Adds a share's recent results to the job's progress counters. */
+export async function addCounts (db: DbClient, jobId: string, d: CountDelta) {
+  if (d.done === 0) return
+  await db.$executeRawUnsafe(`UPDATE sync_jobs SET done = done + $2, success = success + $3, failed = failed + $4, skipped = skipped + $5,
+    last_error = COALESCE($6, last_error), updated_at = now() WHERE id = $1::uuid`, jobId, d.done, d.success, d.failed, d.skipped, d.lastError)
 }
 
 export async function upsertPersonDevice (db: DbClient, c: PersonDeviceChange) {
-  const failed = c.state === 'failed'
   await db.$executeRawUnsafe(`
     INSERT INTO person_devices (student_id, device_id, employee_no, state, synced_version, face_photo_version, face_on_device, last_error, attempts, synced_at, updated_at)
-    VALUES ($1::uuid, $2::uuid, $3, $4::"PersonDeviceState", $5, $6, $7, $8, 1, CASE WHEN $9 THEN NULL ELSE now() END, now())
-    ON CONFLICT (student_id, device_id) DO UPDATE SET
-      employee_no = EXCLUDED.employee_no,
-      state = EXCLUDED.state,
-      synced_version = CASE WHEN $9 THEN person_devices.synced_version ELSE EXCLUDED.synced_version END,
-      face_photo_version = CASE WHEN $9 THEN person_devices.face_photo_version ELSE EXCLUDED.face_photo_version END,
-      face_on_device = CASE WHEN $9 THEN person_devices.face_on_device ELSE EXCLUDED.face_on_device END,
-      last_error = EXCLUDED.last_error,
-      attempts = CASE WHEN $9 THEN person_devices.attempts + 1 ELSE 0 END,
-      synced_at = CASE WHEN $9 THEN person_devices.synced_at ELSE now() END,
-      updated_at = now()`,
-  c.studentId, c.deviceId, c.employeeNo, c.state, c.syncedVersion ?? null, c.facePhotoVersion ?? null, c.faceOnDevice ?? false, c.lastError ?? null, failed)
+    VALUES ($1::uuid, $2::uuid, $3, $4::"PersonDeviceState", $5, $6, $7, $8, 1, CASE WHEN $4 = 'failed' THEN NULL ELSE now() END, now())
+    ${PERSON_DEVICE_UPSERT}`,
+  c.studentId, c.deviceId, c.employeeNo, c.state, c.syncedVersion ?? null, c.facePhotoVersion ?? null, c.faceOnDevice ?? false, c.lastError ?? null)
 }
 
 /** Every still-pending item of a device share fails with the device's cause (its items are not tried). */
@@ -123,13 +141,22 @@ export async function pendingItems (db: PrismaClient, jobId: string, deviceId: s
  * from the item counts. Returns the job when this call closed it.
  */
 export async function finishJobIfDone (db: DbClient, jobId: string) {
+  // Counts are taken from the items: the progress counters may lag (they are added up per share) or
+  // miss what a crashed share did last.
   const rows = await db.$queryRawUnsafe<Array<{ id: string }>>(`
-    UPDATE sync_jobs SET status = (CASE
+    WITH c AS (
+      SELECT count(*) FILTER (WHERE status <> 'pending') AS done, count(*) FILTER (WHERE status = 'success') AS success,
+             count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE status = 'skipped') AS skipped, count(*) AS total
+      FROM sync_job_items WHERE job_id = $1::uuid
+    )
+    UPDATE sync_jobs SET done = c.done, success = c.success, failed = c.failed, skipped = c.skipped, total = GREATEST(sync_jobs.total, c.total),
+      status = (CASE
         WHEN cancelled_at IS NOT NULL THEN 'cancelled'
-        WHEN failed = 0 THEN 'succeeded'
-        WHEN success + skipped = 0 THEN 'failed'
+        WHEN c.failed = 0 THEN 'succeeded'
+        WHEN c.success + c.skipped = 0 THEN 'failed'
         ELSE 'partial' END)::"SyncJobStatus",
       finished_at = now(), updated_at = now()
+    FROM c
     WHERE id = $1::uuid AND status IN ('queued', 'running')
       AND NOT EXISTS (SELECT 1 FROM sync_job_devices WHERE job_id = $1::uuid AND status IN ('queued', 'running'))
     RETURNING id`, jobId)

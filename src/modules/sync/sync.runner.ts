@@ -10,7 +10,8 @@ import { cloneDeviceItem, planDeviceClone } from './sync.clone.js'
 import type { DeviceLocks } from '../../lib/device-locks.js'
 import { StepError, disablePerson, removePerson, syncPerson, type PersonOutcome } from './sync.person.js'
 import {
-  failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus, type ItemResult, type PersonDeviceChange,
+  addCounts, emptyDelta, failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
+  type ItemResult, type PersonDeviceChange, type SqlRunner,
 } from './sync.repository.js'
 
 export interface SyncSettings {
@@ -33,6 +34,9 @@ export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
 // A device that cannot be talked to: its remaining items fail with this cause and are not tried.
 const DEVICE_LEVEL = ['DEVICE_AUTH_FAILED', 'DEVICE_LOCKED', 'DEVICE_UNREACHABLE', 'DEVICE_TIMEOUT'] as const
 const PAGE = 50
+const PHOTO_CACHE_SIZE = 64
+// Progress counters of a share reach the job row this often.
+const COUNT_FLUSH_MS = 250
 // How often a running share looks for a cancel between persons: stops soon without a query per person.
 const CANCEL_CHECK_MS = 200
 
@@ -40,6 +44,8 @@ export type ShareOutcome = 'done' | 'continue' | 'locked'
 
 interface RunnerDeps {
   db: PrismaClient
+  /** Where item results are written (a pool without synchronous commit; a lost result only repeats an item). */
+  sql: SqlRunner
   connector: DeviceConnector
   locks: DeviceLocks
   signer: MediaSigner
@@ -83,9 +89,18 @@ export function createSyncRunner (deps: RunnerDeps) {
     }
   }
 
+  // Photo files never change (a new photo gets a new name), and the shares of one job read the same
+  // photos at about the same time: keep the most recent ones instead of reading each once per device.
+  const photos = new Map<string, Buffer>()
   const faceSource = async (photoUrl: string): Promise<FaceSource> => {
     if (settings.faceMode === 'url') return { faceURL: deps.signer.signedUrl(photoUrl, settings.faceUrlTtlSeconds) }
-    return { image: await readFile(path.join(deps.uploadsDir, photoUrl.replace(/^\/uploads\//, ''))) }
+    let image = photos.get(photoUrl)
+    if (!image) {
+      image = await readFile(path.join(deps.uploadsDir, photoUrl.replace(/^\/uploads\//, '')))
+      photos.set(photoUrl, image)
+      if (photos.size > PHOTO_CACHE_SIZE) photos.delete(photos.keys().next().value as string)
+    }
+    return { image }
   }
 
   async function processItem (ctx: ShareContext, item: SyncJobItem, student: Student | undefined): Promise<{ result: ItemResult, pd?: PersonDeviceChange }> {
@@ -185,6 +200,14 @@ export function createSyncRunner (deps: RunnerDeps) {
     const lock = await deps.locks.tryLock(fromDeviceId ? [deviceId, fromDeviceId] : [deviceId])
     if (!lock) return 'locked'
     const started = Date.now()
+    let counts = emptyDelta()
+    let flushedAt = started
+    const flush = async () => {
+      const pending = counts
+      counts = emptyDelta()
+      flushedAt = Date.now()
+      await addCounts(db, jobId, pending)
+    }
     try {
       await db.syncJob.updateMany({ where: { id: jobId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } })
       await setShareStatus(db, jobId, deviceId, { status: 'running', startedAt: share.startedAt ?? new Date() })
@@ -215,16 +238,25 @@ export function createSyncRunner (deps: RunnerDeps) {
         for (const item of items) {
           if (await cancelled()) break
           const { result, pd } = await processItem(ctx, item, item.studentId ? byId.get(item.studentId) : undefined)
-          await recordItem(db, jobId, result, pd)
+          const status = await recordItem(deps.sql, result, pd)
+          if (status) {
+            counts.done++
+            counts[status]++
+            if (status === 'failed') counts.lastError = result.errorMessage ?? null
+          }
+          if (Date.now() - flushedAt > COUNT_FLUSH_MS) await flush()
           deps.onProgress?.(jobId)
           // Checked per item: a slice must end well before pg-boss would expire (and re-run) it.
           if (Date.now() - started > settings.sliceMs) return 'continue'
           if (settings.pacingMs > 0) await sleep(settings.pacingMs)
         }
       }
+      await flush()
       await closeShare(jobId, deviceId)
       return 'done'
     } catch (err) {
+      // Counters first: closing may finish the job, which recounts it exactly.
+      await flush().catch(() => {})
       if (!(err instanceof DeviceFailure)) {
         if (isIsapiError(err) || (err as { statusCode?: number }).statusCode === 422) {
           await closeShare(jobId, deviceId, new DeviceFailure(errorCodeOf(err), (err as Error).message))
@@ -236,6 +268,7 @@ export function createSyncRunner (deps: RunnerDeps) {
       await closeShare(jobId, deviceId, err)
       return 'done'
     } finally {
+      await flush().catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated (the job is recounted when it ends)'))
       await lock.release()
     }
   }

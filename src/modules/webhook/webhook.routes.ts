@@ -19,6 +19,53 @@ export interface IntakeOptions {
   rawLimit: number
 }
 
+export interface InboxRow { schoolId: string, direction: 'in' | 'out', remoteIp: string, contentType: string | null, body: Buffer, bodyTruncated: boolean }
+
+const INBOX_WRITERS = 4
+const INBOX_BATCH = 100
+
+/**
+ * Inbox rows, written by at most `writers` statements at a time; what arrives meanwhile waits and
+ * goes in the next statement, so a quiet server writes each row at once and a busy one many per
+ * statement and commit. A failed batch is retried row by row, so one bad row fails only its request.
+ */
+export function createInboxWriter (insert: (rows: InboxRow[]) => Promise<unknown>, { writers = INBOX_WRITERS, maxBatch = INBOX_BATCH } = {}) {
+  const waiting: Array<{ row: InboxRow, done: (err?: unknown) => void }> = []
+  let active = 0
+  const run = (rows: InboxRow[]) => Promise.resolve().then(() => insert(rows))
+
+  async function write () {
+    active++
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, maxBatch)
+        try {
+          await run(batch.map((w) => w.row))
+          for (const w of batch) w.done()
+        } catch (err) {
+          if (batch.length === 1) batch[0].done(err)
+          else await Promise.all(batch.map((w) => run([w.row]).then(() => w.done(), (e: unknown) => w.done(e))))
+        }
+      }
+    } finally {
+      active--
+    }
+  }
+
+  return (row: InboxRow) => new Promise<void>((resolve, reject) => {
+    waiting.push({ row, done: (err) => (err === undefined ? resolve() : reject(err)) })
+    if (active < writers) write().catch(() => {}) // never rejects: errors go to the waiting requests
+  })
+}
+
+/** One statement for many rows: Prisma's create costs ~0.4 ms of CPU per row, this ~0.02–0.3 ms per statement. */
+const insertInboxRows = (db: PrismaClient) => (rows: InboxRow[]) => db.$executeRawUnsafe(`
+  INSERT INTO event_inbox (school_id, direction, remote_ip, content_type, body, body_truncated)
+  SELECT school_id, direction::"DeviceDirection", remote_ip, content_type, decode(body, 'base64'), body_truncated
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[]) AS x(school_id, direction, remote_ip, content_type, body, body_truncated)`,
+rows.map((r) => r.schoolId), rows.map((r) => r.direction), rows.map((r) => r.remoteIp), rows.map((r) => r.contentType),
+rows.map((r) => r.body.toString('base64')), rows.map((r) => r.bodyTruncated))
+
 /**
  * The terminals' endpoint, the same paths the upstream used. It only checks the secret, parses the
  * body (a bad one is a 400 and nothing is kept) and stores it raw in the inbox; events are made
@@ -28,6 +75,7 @@ export const webhookIntakeRoutes: FastifyPluginAsyncZod<IntakeOptions> = async (
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body))
   const known = new Map<string, number>()
+  const writeInbox = createInboxWriter(insertInboxRows(o.db))
 
   async function schoolExists (schoolId: string) {
     const hit = known.get(schoolId)
@@ -46,12 +94,10 @@ export const webhookIntakeRoutes: FastifyPluginAsyncZod<IntakeOptions> = async (
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const contentType = typeof request.headers['content-type'] === 'string' ? request.headers['content-type'] : undefined
     const parsed = parsePushBody(body, contentType)
-    await o.db.eventInbox.create({
-      data: {
-        // An oversized body keeps its head: terminals put the event JSON before the picture.
-        schoolId, direction, remoteIp: request.ip, contentType: contentType ?? null,
-        body: new Uint8Array(body.length > o.rawLimit ? body.subarray(0, o.rawLimit) : body), bodyTruncated: body.length > o.rawLimit,
-      },
+    await writeInbox({
+      // An oversized body keeps its head: terminals put the event JSON before the picture.
+      schoolId, direction, remoteIp: request.ip, contentType: contentType ?? null,
+      body: body.length > o.rawLimit ? body.subarray(0, o.rawLimit) : body, bodyTruncated: body.length > o.rawLimit,
     })
     o.kick()
     return { ok: true as const, events: parsed.events.length }
