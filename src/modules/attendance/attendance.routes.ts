@@ -40,8 +40,8 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ attendance: AttendanceSer
       description: 'CSV or Excel, streamed page by page', response: { 200: z.any().describe('text/csv or xlsx') },
     },
   }, async (request, reply) => {
-    const where = await attendance.where(actorContext(request), request.params.schoolId, request.query)
-    const { from, to } = await attendance.range(request.params.schoolId, request.query)
+    const filter = await attendance.exportFilter(actorContext(request), request.params.schoolId, request.query)
+    const { from, to } = filter
     const xlsx = request.query.format === 'xlsx'
     reply.hijack()
     reply.raw.writeHead(200, {
@@ -49,7 +49,7 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ attendance: AttendanceSer
       'content-disposition': `attachment; filename="attendance-${from}-${to}.${xlsx ? 'xlsx' : 'csv'}"`,
     })
     try {
-      await (xlsx ? streamXlsx : streamCsv)(app.prisma, reply.raw, where, attendance.include)
+      await (xlsx ? streamXlsx : streamCsv)(app.prisma, reply.raw, filter)
     } catch (err) {
       request.log.error({ err }, 'attendance export failed midway')
       reply.raw.destroy(err as Error)

@@ -10,6 +10,8 @@ import { isSchoolDay } from './attendance.absence.js'
 import type { AttendanceListQuery, RangeQuery } from './attendance.schemas.js'
 
 const MAX_RANGE_DAYS = 366
+
+export interface ExportFilter { schoolId: string, from: string, to: string, status: string | null, classIds: string[] | null }
 const dateOnly = (d: string) => new Date(`${d}T00:00:00Z`)
 
 type DayRow = Prisma.DailyAttendanceGetPayload<{ include: { student: { select: { employeeNo: true, firstName: true, lastName: true, classId: true, class: { select: { name: true } } } } } }>
@@ -60,11 +62,20 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
     return { schoolId, date: { gte: dateOnly(from), lte: dateOnly(to) }, ...(q.status && { status: q.status }), student: await studentScope(ctx, q.classId) }
   }
 
+  /** The export's filter as SQL: the same rows `where` selects. */
+  async function exportFilter (ctx: ActorContext, schoolId: string, q: RangeQuery): Promise<ExportFilter> {
+    const { from, to } = await range(schoolId, q)
+    const allowed = await visibleClassIds(db, ctx)
+    const classIds = q.classId ? (allowed && !allowed.includes(q.classId) ? [] : [q.classId]) : allowed ?? null
+    return { schoolId, from, to, status: q.status ?? null, classIds }
+  }
+
   const include = { student: { select: { employeeNo: true, firstName: true, lastName: true, classId: true, class: { select: { name: true } } } } } as const
 
   return {
     range,
     where,
+    exportFilter,
     include,
 
     async list (ctx: ActorContext, schoolId: string, q: AttendanceListQuery) {
