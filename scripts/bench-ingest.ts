@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import type pg from 'pg'
@@ -315,6 +315,30 @@ async function waitForDrain (db: pg.Client, timeoutS: number) {
   }
 }
 
+/**
+ * A one-row insert and commit on the same database every 50 ms, from its own connection: how long
+ * Postgres takes to make a commit durable meanwhile (WAL flush), apart from the server.
+ */
+async function probeCommits (databaseUrl: string) {
+  const db = await connectDatabase(databaseUrl)
+  await db.query('CREATE TABLE IF NOT EXISTS bench_commit_probe (at timestamptz NOT NULL DEFAULT now())')
+  const times: number[] = []
+  const probe = { running: true }
+  const done = (async () => {
+    while (probe.running) {
+      const t0 = performance.now()
+      await db.query('INSERT INTO bench_commit_probe DEFAULT VALUES')
+      times.push(performance.now() - t0)
+      await sleep(50)
+    }
+  })().catch(() => {}) // its connection closed: the run is being cleaned up
+  return async () => {
+    probe.running = false
+    await done
+    return times.sort((x, y) => x - y)
+  }
+}
+
 // ---------- the run ----------
 
 const latencyOf = (t: Tally) => {
@@ -356,9 +380,13 @@ async function run (a: Args) {
 
   const load = createLoad(a, server.base, terminals, students)
   const rss = sampleRss(pid)
-  const cpu = async () => ({ server: await cpuSeconds(pid), self: process.cpuUsage(), pg: (await postgresCpuSeconds(db)).seconds })
+  /** CPU of the server, the Postgres backends of this database and this process, and the database's commits. */
+  const cpu = async () => ({
+    server: await cpuSeconds(pid), self: process.cpuUsage(), pg: (await postgresCpuSeconds(db)).seconds,
+    commits: Number((await db.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n),
+  })
   const cpuDelta = (x: Awaited<ReturnType<typeof cpu>>, y: Awaited<ReturnType<typeof cpu>>) => ({
-    server: y.server - x.server, pg: y.pg - x.pg,
+    server: y.server - x.server, pg: y.pg - x.pg, commits: y.commits - x.commits,
     self: (y.self.user + y.self.system - x.self.user - x.self.system) / 1e6,
   })
 
@@ -370,18 +398,29 @@ async function run (a: Args) {
   log(`latency: ${a.rate} events/s for ${a.latencySeconds} s (after a ${WARM_UP_S} s warm-up)`)
   await load.steady(a.rate, WARM_UP_S)
   const c2 = await cpu()
+  await api.eventLoopDelay()
+  const stopProbe = await probeCommits(databaseUrl)
+  const selfLoop = monitorEventLoopDelay({ resolution: 1 })
+  selfLoop.enable()
   const latency = await load.steady(a.rate, a.latencySeconds)
+  selfLoop.disable()
+  const loopDelay = await api.eventLoopDelay()
+  const commitTimes = await stopProbe()
   const c3 = await cpu()
 
   log(`throughput: as fast as possible for ${a.seconds} s`)
   const waits = sampleWaits(db)
+  await api.eventLoopDelay()
   const flat = await load.flat(a.seconds)
+  const flatLoopDelay = await api.eventLoopDelay()
   const sendingEnded = Date.now()
   const c4 = await cpu()
+  waits.stop()
+  const drainWaits = sampleWaits(db)
   const drain = await waitForDrain(db, a.drainTimeoutS)
   const lagS = (Date.now() - sendingEnded) / 1000
   const c5 = await cpu()
-  waits.stop()
+  drainWaits.stop()
   rss.stop()
   const rssHwmMb = await procStatusKb(pid, 'VmHWM') / 1024
 
@@ -413,7 +452,7 @@ async function run (a: Args) {
   const worstSecond = Math.min(...Array.from({ length: Math.max(1, Math.floor(flat.seconds)) }, (_, i) => flat.tally.perSecond[i] ?? 0))
   const phaseCpu = { reference: cpuDelta(c0, c1), latency: cpuDelta(c2, c3), flat: cpuDelta(c3, c4), drain: cpuDelta(c4, c5) }
   const cpuLine = (c: ReturnType<typeof cpuDelta>, s: number) =>
-    `server ${fmt(c.server)} s (${fmt(100 * c.server / s, 0)} % of a core), Postgres ${fmt(c.pg)} s, load generator ${fmt(c.self)} s`
+    `server ${fmt(c.server)} s (${fmt(100 * c.server / s, 0)} % of a core), Postgres ${fmt(c.pg)} s, load generator ${fmt(c.self)} s; ${int(Math.round(c.commits / s))} commits/s`
 
   const correct = lost === 0 && twice === 0 && stored === unique && inboxRows === acks && Number(inbox.errors) === 0 &&
     Number(events.unmatched_student) === 0 && Number(events.unmatched_device) === 0
@@ -427,11 +466,16 @@ async function run (a: Args) {
     ['', cpuLine(phaseCpu.reference, reference.seconds)],
     ['latency', `${a.rate} pushes/s for ${fmt(latency.seconds)} s: p50 ${ms(lat.p50)}, p99 ${ms(lat.p99)}, max ${ms(lat.max)} (send → response end; ${int(latency.tally.ok)} acknowledged, ${latency.late} sent > 5 ms late); failures: ${failures(latency.tally)}`],
     ['', cpuLine(phaseCpu.latency, latency.seconds)],
+    ['', `event-loop delay: server p99 ${ms(loopDelay.p99)}, max ${ms(loopDelay.max)} (sampled every 10 ms, so 10 ms is none); load generator p99 ${ms(selfLoop.percentile(99) / 1e6)}, max ${ms(selfLoop.max / 1e6)}`],
+    ['', `a one-row commit on the same database meanwhile: p50 ${ms(quantile(commitTimes, 0.5))}, p99 ${ms(quantile(commitTimes, 0.99))}, max ${ms(commitTimes[commitTimes.length - 1])} (${commitTimes.length} probes)`],
     ['throughput', `${fmt(eventsPerS, 0)} events/s acknowledged over ${fmt(flat.seconds)} s (${int(flat.tally.okEvents)} events incl. re-sends, ${int(flat.tally.okHeartbeats)} heartbeats); slowest whole second ${int(worstSecond)}; failures: ${failures(flat.tally)}`],
     ['', `acknowledgement under full load: p50 ${ms(flatLat.p50)}, p99 ${ms(flatLat.p99)}, max ${ms(flatLat.max)}`],
     ['', cpuLine(phaseCpu.flat, flat.seconds)],
+    ['', `server event-loop delay: p99 ${ms(flatLoopDelay.p99)}, max ${ms(flatLoopDelay.max)}`],
     ['DB sessions', `active on average during the throughput phase: ${waits.summary()}`],
-    ['processing', `inbox backlog when sending ended ${int(drain.backlog)} rows; drained ${fmt(lagS, 2)} s later; ${cpuLine(phaseCpu.drain, Math.max(lagS, 0.001))}`],
+    ['processing', `inbox backlog when sending ended ${int(drain.backlog)} rows; drained ${fmt(lagS, 2)} s later (${fmt(drain.backlog / Math.max(lagS, 0.001), 0)} rows/s)`],
+    ['', cpuLine(phaseCpu.drain, Math.max(lagS, 0.001))],
+    ['', `DB sessions active on average meanwhile: ${drainWaits.summary()}`],
     ['events', `${int(unique)} unique acknowledged → ${int(stored)} stored (${int(Number(events.distinct))} distinct device+serial); lost ${int(lost)}, counted twice ${int(twice)}; without student ${events.unmatched_student}, without device ${events.unmatched_device}`],
     ['inbox', `${int(inboxRows)} rows for ${int(acks)} acknowledged pushes; ${inbox.errors} failed to process; ${int(Number(inbox.events))} events made from them`],
     ['days', `${int(Number(days.summarised))} daily summaries with scans for ${int(Number(days.expected))} (student, day) pairs with events`],

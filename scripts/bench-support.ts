@@ -271,6 +271,12 @@ export function apiClient (base: string) {
       const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1048576
       return { used: mb('nodejs_heap_size_used_bytes'), total: mb('nodejs_heap_size_total_bytes'), external: mb('nodejs_external_memory_bytes') }
     },
+    /** Event-loop delay since the previous scrape (prom-client resets its histogram on each), in ms. */
+    async eventLoopDelay () {
+      const text = await (await fetch(`${base}/metrics`)).text()
+      const ms = (name: string) => Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)`, 'm').exec(text)?.[1] ?? NaN) * 1000
+      return { p50: ms('p50'), p99: ms('p99'), max: ms('max') }
+    },
     async isapiCalls () {
       const text = await (await fetch(`${base}/metrics`)).text()
       const byOperation = new Map<string, number>()

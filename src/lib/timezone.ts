@@ -10,8 +10,23 @@ function partsIn (at: Date, timeZone: string) {
   return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second) }
 }
 
+// Offsets change at most on quarter hours (DST moves at :00 or :30): cache one per zone and quarter hour.
+const QUARTER_HOUR_MS = 15 * 60_000
+const offsets = new Map<string, number>()
+
+function offsetAt (at: Date, timeZone: string) {
+  const key = `${timeZone}|${Math.floor(at.getTime() / QUARTER_HOUR_MS)}`
+  let offset = offsets.get(key)
+  if (offset === undefined) {
+    if (offsets.size > 10_000) offsets.clear()
+    offset = utcOffsetMinutes(timeZone, at)
+    offsets.set(key, offset)
+  }
+  return offset
+}
+
 /** The calendar date (YYYY-MM-DD) an instant falls on in `timeZone`. */
-export const localDateOf = (at: Date, timeZone: string) => partsIn(at, timeZone).date
+export const localDateOf = (at: Date, timeZone: string) => new Date(at.getTime() + offsetAt(at, timeZone) * 60_000).toISOString().slice(0, 10)
 
 /** Minutes `timeZone` is ahead of UTC at that instant. */
 export function utcOffsetMinutes (timeZone: string, at: Date) {

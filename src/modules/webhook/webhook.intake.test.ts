@@ -66,11 +66,15 @@ describe('webhook intake', () => {
   })
 
   it('deduplicates the same serial posted concurrently, and keeps unknown senders and persons as unmatched', async () => {
+    const sentAt = new Date()
     const answers = await Promise.all(Array.from({ length: 8 }, () => post(pushBody(500, '9999'))))
     expect(answers.map((a) => a.statusCode)).toEqual(Array(8).fill(200))
     const rows = await until(() => app.prisma.attendanceEvent.findMany({ where: { schoolId: school.id, serialNo: 500 } }), (r) => r.length > 0)
     await sleep(300)
     expect(await app.prisma.attendanceEvent.count({ where: { schoolId: school.id, serialNo: 500 } })).toBe(1)
+    // Copies processed in one batch count once there too.
+    const made = await app.prisma.eventInbox.aggregate({ _sum: { eventCount: true }, where: { schoolId: school.id, receivedAt: { gte: sentAt } } })
+    expect(made._sum.eventCount).toBe(1)
     expect(rows[0]).toMatchObject({ studentId: null, employeeNo: '9999' })
     expect(await app.prisma.eventInbox.count({ where: { schoolId: school.id } })).toBeGreaterThanOrEqual(8)
 
@@ -123,7 +127,7 @@ describe('webhook intake', () => {
         res.on('data', (chunk: Buffer) => {
           text += chunk.toString()
           if (text.includes(': connected')) post(pushBody(777, '4242')).catch(reject)
-          if (text.includes('event: event')) {
+          if (text.includes('"employeeNo":"4242"')) {
             req.destroy()
             resolve(text)
           }
@@ -132,7 +136,7 @@ describe('webhook intake', () => {
       req.on('error', () => {})
       setTimeout(() => { req.destroy(); reject(new Error('no event within 8 s')) }, 8000).unref()
     })
-    const data = JSON.parse(/event: event\ndata: (.+)\n/.exec(received)![1])
+    const data = JSON.parse(/event: event\ndata: (.*"employeeNo":"4242".*)\n/.exec(received)![1])
     expect(data).toMatchObject({ employeeNo: '4242', kind: 'face_pass', matched: false })
   })
 })

@@ -9,7 +9,7 @@ import { classifyEvent } from '../attendance/event-kinds.js'
 import { parsePushBody } from './webhook.parse.js'
 
 const CACHE_MS = 10_000
-const BATCH = 200
+const BATCH = 500
 
 interface InboxRow { id: bigint, school_id: string, direction: 'in' | 'out', remote_ip: string | null, content_type: string | null, body: Uint8Array, received_at: Date }
 type SchoolInfo = { timezone: string, devices: Device[], at: number }
@@ -209,7 +209,13 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
 }
 
 /** Inserts events, skipping duplicates; returns only those that were new. */
-export async function insertEvents (tx: DbClient, events: NewEvent[]) {
+export async function insertEvents (tx: DbClient, all: NewEvent[]) {
+  // A push and its re-send can share a batch: the first copy is the event, the second a duplicate.
+  const seen = new Set<string>()
+  const events = all.filter((e) => {
+    const key = `${e.schoolId}|${e.dedupeKey}`
+    return !seen.has(key) && !!seen.add(key)
+  })
   if (events.length === 0) return []
   const rows = await tx.$queryRawUnsafe<Array<{ dedupe_key: string }>>(`
     INSERT INTO attendance_events (school_id, device_id, student_id, employee_no, direction, occurred_at, device_time, serial_no, major, minor, kind,

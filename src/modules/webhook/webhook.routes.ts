@@ -23,6 +23,12 @@ export interface InboxRow { schoolId: string, direction: 'in' | 'out', remoteIp:
 
 const INBOX_WRITERS = 4
 const INBOX_BATCH = 100
+/**
+ * How long the processor is left to gather rows after a push. Run per push, it costs a few
+ * transactions and ~3 ms of CPU per event, most of a core at 200 pushes/s, on the event loop
+ * that answers the terminals.
+ */
+const KICK_DELAY_MS = 50
 
 /**
  * Inbox rows, written by at most `writers` statements at a time; what arrives meanwhile waits and
@@ -76,6 +82,14 @@ export const webhookIntakeRoutes: FastifyPluginAsyncZod<IntakeOptions> = async (
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body))
   const known = new Map<string, number>()
   const writeInbox = createInboxWriter(insertInboxRows(o.db))
+  let kickTimer: NodeJS.Timeout | undefined
+  const kickSoon = () => {
+    kickTimer ??= setTimeout(() => {
+      kickTimer = undefined
+      o.kick()
+    }, KICK_DELAY_MS).unref()
+  }
+  app.addHook('onClose', async () => clearTimeout(kickTimer))
 
   async function schoolExists (schoolId: string) {
     const hit = known.get(schoolId)
@@ -99,7 +113,7 @@ export const webhookIntakeRoutes: FastifyPluginAsyncZod<IntakeOptions> = async (
       schoolId, direction, remoteIp: request.ip, contentType: contentType ?? null,
       body: body.length > o.rawLimit ? body.subarray(0, o.rawLimit) : body, bodyTruncated: body.length > o.rawLimit,
     })
-    o.kick()
+    kickSoon()
     return { ok: true as const, events: parsed.events.length }
   }
   const schema = {
