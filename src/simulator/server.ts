@@ -58,7 +58,18 @@ function toIsapiRequest (req: IncomingMessage, body: Buffer): IsapiRequest {
   }
 }
 
-/** Header order of the DS-K1T673 captures; Node appends Connection/Keep-Alive itself. */
+const KEEP_ALIVE_SECONDS = 5
+
+/**
+ * `Keep-Alive: timeout=5, max=100` as the DS-K1T673 captures show it. The max is announced, not
+ * enforced: Node's own maxRequestsPerSocket ends up closing every later connection after a single
+ * request once the first one reached it, which no terminal was seen doing.
+ */
+function keepAlive (res: ServerResponse) {
+  res.setHeader('Keep-Alive', `timeout=${KEEP_ALIVE_SECONDS}, max=100`)
+}
+
+/** Header order of the DS-K1T673 captures; Node appends Connection itself. */
 function writeReply (res: ServerResponse, reply: Reply, isJson: boolean, dateMs: number): Promise<void> {
   if (res.destroyed) return Promise.resolve()
   const body = typeof reply.body === 'string' ? Buffer.from(reply.body, 'utf8') : reply.body
@@ -71,6 +82,7 @@ function writeReply (res: ServerResponse, reply: Reply, isJson: boolean, dateMs:
   res.setHeader('Content-Length', body.length)
   for (const [k, v] of reply.headers ?? []) res.setHeader(k, v)
   res.setHeader('Content-Type', contentType)
+  keepAlive(res)
   res.writeHead(reply.status)
   return new Promise((resolve) => {
     res.once('close', resolve)
@@ -160,8 +172,6 @@ export function createDeviceServer (deps: DeviceServerDeps): Server {
       : onDeviceRequest(raw, res)
     handle.catch(() => res.destroy())
   })
-  // Keep-Alive: timeout=5, max=… as the DS-K1T673 announces it.
-  server.keepAliveTimeout = 5000
-  server.maxRequestsPerSocket = 100
+  server.keepAliveTimeout = KEEP_ALIVE_SECONDS * 1000
   return server
 }
