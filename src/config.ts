@@ -39,6 +39,8 @@ export const configSchema = z.object({
   SYNC_TRANSIENT_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   WEBHOOK_RAW_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
+  EVENT_PICTURES: bool.default(false),
+  EVENT_PICTURE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ATTENDANCE_ABSENT_SWEEP_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   ATTENDANCE_REPEAT_SCAN_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   ATTENDANCE_BACKFILL_MINUTES: z.coerce.number().min(0).max(1440).default(5),

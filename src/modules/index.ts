@@ -77,7 +77,7 @@ export async function registerModules (app: FastifyInstance) {
     await api.register(auditRoutes)
     await sync.register(api)
     await webhook.register(api)
-    await api.register(eventsRoutes)
+    await api.register(eventsRoutes, { pictures: webhook.pictures })
     await api.register(streamRoutes)
     await api.register(attendanceRoutes, { attendance: createAttendanceService({ db }) })
   }, { prefix: '/api/v1' })

@@ -2,10 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
 import { z } from 'zod'
 import type { Prisma } from '../../generated/prisma/client.js'
 import { actorContext } from '../../lib/context.js'
+import { notFound } from '../../lib/errors.js'
 import { pageOf, pageQuery, schoolParams, skip, uuid } from '../../lib/schemas.js'
 import { localDateOf, zonedInstant } from '../../lib/timezone.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { visibleClassIds } from '../classes/classes.service.js'
+import type { EventPictures } from '../webhook/webhook.pictures.js'
 
 const eventsQuery = pageQuery.extend({
   studentId: uuid.optional(),
@@ -33,7 +35,7 @@ const eventSchema = z.object({
   source: z.string(),
 }).meta({ id: 'AttendanceEvent' })
 
-export const eventsRoutes: FastifyPluginAsyncZod = async (app) => {
+export const eventsRoutes: FastifyPluginAsyncZod<{ pictures: EventPictures }> = async (app, { pictures }) => {
   app.addHook('onRequest', app.authenticate)
   const canRead = requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR', 'TEACHER', 'GUARD')
 
@@ -81,5 +83,19 @@ export const eventsRoutes: FastifyPluginAsyncZod = async (app) => {
       })),
       total, page: q.page, pageSize: q.pageSize,
     }
+  })
+
+  app.get('/schools/:schoolId/events/:eventId/picture', {
+    preHandler: [requireSchoolAccess('SCHOOL_ADMIN', 'OPERATOR')],
+    schema: {
+      tags: ['attendance'], operationId: 'eventPicture', params: schoolParams.extend({ eventId: z.string().regex(/^\d+$/) }),
+      description: 'The picture the terminal sent with the event (kept only with EVENT_PICTURES, for EVENT_PICTURE_RETENTION_DAYS)',
+      response: { 200: z.any().describe('image/jpeg') },
+    },
+  }, async (request, reply) => {
+    const event = await app.prisma.attendanceEvent.findFirst({ where: { id: BigInt(request.params.eventId), schoolId: request.params.schoolId }, select: { picturePath: true } })
+    const jpeg = event?.picturePath ? await pictures.read(event.picturePath) : null
+    if (!jpeg) throw notFound('Event picture')
+    return reply.type('image/jpeg').header('cache-control', 'private, max-age=3600').send(jpeg)
   })
 }

@@ -7,6 +7,7 @@ import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
 import { recomputeDays, type DayKey } from '../attendance/daily.js'
 import { classifyEvent } from '../attendance/event-kinds.js'
 import { parsePushBody } from './webhook.parse.js'
+import type { EventPictures } from './webhook.pictures.js'
 
 const CACHE_MS = 10_000
 const BATCH = 500
@@ -34,6 +35,7 @@ export interface NewEvent {
   payload: unknown
   /** The serial before this one on the device, as pushed (a jump means events were lost). */
   frontSerialNo?: number | null
+  picturePath?: string | null
 }
 
 export const deviceSenderKey = (deviceId: string) => `device:${deviceId}`
@@ -67,8 +69,10 @@ const stableHash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)
  * identifies the terminal and the student, deduplicates on (sender, serialNo) — or a content hash
  * when there is no serial — and recomputes the days the new pass events touch.
  */
-export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, onGap }: {
+export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, onGap, pictures }: {
   db: PrismaClient, log: FastifyBaseLogger, repeatScanSeconds: number, onEvents?: (schoolId: string, count: number) => void
+  /** When set, pictures pushed with events are kept (EVENT_PICTURES). */
+  pictures?: EventPictures
   /** Devices whose pushed events skipped serials: their log should be back-filled. */
   onGap?: (deviceIds: string[]) => void
 }) {
@@ -103,6 +107,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
     const info = await schoolInfo(tx, row.school_id)
     const out: NewEvent[] = []
     const heartbeats: string[] = []
+    const picturePath = pictures && parsed.picture ? await pictures.save(row.school_id, row.id, row.received_at, parsed.picture) : null
     for (const e of parsed.events) {
       const device = identifySender(info.devices, e, row.remote_ip)
       if (e.isHeartbeat || !e.accessEvent) {
@@ -132,6 +137,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
         inboxId: row.id,
         payload: e,
         frontSerialNo: a.frontSerialNo,
+        picturePath,
       })
     }
     return { events: out, heartbeats }
@@ -219,18 +225,18 @@ export async function insertEvents (tx: DbClient, all: NewEvent[]) {
   if (events.length === 0) return []
   const rows = await tx.$queryRawUnsafe<Array<{ dedupe_key: string }>>(`
     INSERT INTO attendance_events (school_id, device_id, student_id, employee_no, direction, occurred_at, device_time, serial_no, major, minor, kind,
-      counts_for_attendance, source, dedupe_key, sender_key, inbox_id, payload)
+      counts_for_attendance, source, dedupe_key, sender_key, inbox_id, payload, picture_path)
     SELECT school_id, device_id, student_id, employee_no, direction::"DeviceDirection", occurred_at, device_time, serial_no, major, minor, kind,
-      counts_for_attendance, source, dedupe_key, sender_key, inbox_id, payload
+      counts_for_attendance, source, dedupe_key, sender_key, inbox_id, payload, picture_path
     FROM jsonb_to_recordset($1::jsonb) AS x(school_id uuid, device_id uuid, student_id uuid, employee_no text, direction text, occurred_at timestamptz,
       device_time text, serial_no int, major int, minor int, kind text, counts_for_attendance boolean, source text, dedupe_key text, sender_key text,
-      inbox_id bigint, payload jsonb)
+      inbox_id bigint, payload jsonb, picture_path text)
     ON CONFLICT (school_id, dedupe_key) DO NOTHING RETURNING dedupe_key`,
   JSON.stringify(events.map((e) => ({
     school_id: e.schoolId, device_id: e.deviceId, student_id: e.studentId, employee_no: e.employeeNo, direction: e.direction,
     occurred_at: e.occurredAt.toISOString(), device_time: e.deviceTime, serial_no: e.serialNo, major: e.major, minor: e.minor, kind: e.kind,
     counts_for_attendance: e.countsForAttendance, source: e.source, dedupe_key: e.dedupeKey, sender_key: e.senderKey,
-    inbox_id: e.inboxId === null ? null : String(e.inboxId), payload: e.payload,
+    inbox_id: e.inboxId === null ? null : String(e.inboxId), payload: e.payload, picture_path: e.picturePath ?? null,
   }))))
   const fresh = new Set(rows.map((r) => r.dedupe_key))
   return events.filter((e) => fresh.has(e.dedupeKey))

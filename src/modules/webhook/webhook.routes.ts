@@ -1,4 +1,6 @@
+import type { FastifyError } from 'fastify'
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod'
+import { sendProblem } from '../../plugins/error-handler.js'
 import { z } from 'zod'
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import { actorContext } from '../../lib/context.js'
@@ -80,6 +82,11 @@ rows.map((r) => r.body.toString('base64')), rows.map((r) => r.bodyTruncated))
 export const webhookIntakeRoutes: FastifyPluginAsyncZod<IntakeOptions> = async (app, o) => {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body))
+  // Terminals get 400 for every body we refuse, an oversized one included; other errors go to the app's handler.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw err
+    return sendProblem(request, reply, { status: 400, code: 'WEBHOOK_BODY_TOO_LARGE', title: 'Bad Request', detail: `The body is larger than ${o.bodyLimit} bytes` })
+  })
   const known = new Map<string, number>()
   const writeInbox = createInboxWriter(insertInboxRows(o.db))
   let kickTimer: NodeJS.Timeout | undefined
