@@ -123,6 +123,8 @@ export async function startServer (o: ServerOptions) {
     ADMIN_PASSWORD: o.adminPassword,
     ...o.env,
   }, [
+    // e.g. BENCH_NODE_FLAGS="--max-semi-space-size=2" to try V8 memory settings on the server.
+    ...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),
     ...(o.heapSnapshotDir ? ['--heapsnapshot-signal=SIGWINCH', '--diagnostic-dir', o.heapSnapshotDir] : []),
   ])
