@@ -88,6 +88,23 @@ describe('webhook intake', () => {
     expect(unknown).toMatchObject([{ deviceId: null, studentId: null, senderKey: 'sender:aa:bb:cc:dd:ee:ff', serialNo: 7 }])
   })
 
+  it('recognises a terminal registered after its first pushes arrived', async () => {
+    const late = await createSchool(app)
+    const lateAdmin = (await signedInAs(app, 'SCHOOL_ADMIN', late.id)).headers
+    const info = await app.inject({ method: 'GET', url: `/api/v1/schools/${late.id}/webhook-info`, headers: lateAdmin })
+    const inSecret = info.json().directions.find((d: { direction: string }) => d.direction === 'in').secret
+    const push = (serial: number) => post(pushBody(serial, '1', '2026-09-01T07:55:00+05:00'), `/webhook/${late.id}/in/${inSecret}`)
+    await push(1)
+    await app.eventProcessor.kick()
+    const created = await app.inject({ method: 'POST', url: `/api/v1/schools/${late.id}/devices`, headers: lateAdmin, payload: { name: 'New gate', direction: 'in', host: '10.1.1.1', port: 80 } })
+    await app.prisma.device.update({ where: { id: created.json().id }, data: { macAddress: 'aa:bb:cc:dd:ee:ff' } })
+    await sleep(1100)
+    await push(2)
+    await app.eventProcessor.kick()
+    const rows = await app.prisma.attendanceEvent.findMany({ where: { schoolId: late.id }, orderBy: { serialNo: 'asc' } })
+    expect(rows.map((r) => r.deviceId)).toEqual([null, created.json().id])
+  })
+
   it('refuses a wrong or missing secret, a wrong direction, and malformed bodies with stable codes, keeping nothing', async () => {
     const before = await app.prisma.eventInbox.count()
     expectProblem(await post(pushBody(1), `/webhook/${school.id}/in/wrong-secret`), 401, 'WEBHOOK_SECRET_INVALID')

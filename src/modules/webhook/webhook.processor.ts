@@ -10,6 +10,7 @@ import { parsePushBody } from './webhook.parse.js'
 import type { EventPictures } from './webhook.pictures.js'
 
 const CACHE_MS = 10_000
+const UNKNOWN_SENDER_RELOAD_MS = 1000
 const BATCH = 500
 
 interface InboxRow { id: bigint, school_id: string, direction: 'in' | 'out', remote_ip: string | null, content_type: string | null, body: Uint8Array, received_at: Date }
@@ -104,7 +105,12 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
 
   async function toEvents (tx: DbClient, row: InboxRow) {
     const parsed = parsePushBody(Buffer.from(row.body), row.content_type ?? undefined)
-    const info = await schoolInfo(tx, row.school_id)
+    let info = await schoolInfo(tx, row.school_id)
+    // A sender we do not know may be a terminal registered since the cache was filled.
+    if (parsed.events.some((e) => !identifySender(info.devices, e, row.remote_ip)) && Date.now() - info.at > UNKNOWN_SENDER_RELOAD_MS) {
+      schools.delete(row.school_id)
+      info = await schoolInfo(tx, row.school_id)
+    }
     const out: NewEvent[] = []
     const heartbeats: string[] = []
     const picturePath = pictures && parsed.picture ? await pictures.save(row.school_id, row.id, row.received_at, parsed.picture) : null
