@@ -1,5 +1,4 @@
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -8,15 +7,7 @@ import { resolveConfig } from './bootstrap.js'
 import { ConfigError, parseEnv } from './config.js'
 import { loadOrCreateSecrets } from './lib/secrets.js'
 import type { EmbeddedDatabase } from './db/embedded.js'
-
-/** A port nobody listens on right now (the OS picks it). */
-async function freePort () {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { freePort } from '../test/helpers/until.js'
 
 const tempDirs: string[] = []
 /** A fresh directory under os.tmpdir() that other users may pass through (mkdtemp makes it 0700). */

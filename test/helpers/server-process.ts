@@ -1,7 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -10,6 +8,7 @@ import { afterAll, onTestFailed } from 'vitest'
 import type { SimulatedTerminal } from '../../src/simulator/index.js'
 import { createTestDatabase } from './db.js'
 import { faceJpeg } from './terminals.js'
+import { freePort } from './until.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUTPUT_TAIL_CHARS = 20_000
@@ -42,16 +41,6 @@ export async function createSharedEnvironment () {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'facegate-proc-data-'))
   cleanups.push(database.drop, () => rm(dataDir, { recursive: true, force: true }))
   return { databaseUrl: database.url, dataDir }
-}
-
-async function freePort () {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 export interface ServerProcess {

@@ -1,10 +1,10 @@
-import { createServer, type AddressInfo } from 'node:net'
 import sharp from 'sharp'
 import { afterAll } from 'vitest'
 import { createIsapiClient, createIsapiDispatchers, createIsapiDeviceRegistry } from '../../src/integrations/isapi/index.js'
 import { startSimulatedTerminal, type SimulatedTerminal, type SimulatedTerminalOptions } from '../../src/simulator/index.js'
 import { createSchool, signedInAs } from '../factories/index.js'
 import type { TestApp } from './build-test-app.js'
+import { freePort } from './until.js'
 
 const started: SimulatedTerminal[] = []
 const dispatchers = createIsapiDispatchers()
@@ -59,15 +59,6 @@ export async function addDevice (app: TestApp, headers: Record<string, string>, 
   return res.json() as { id: string, deviceId: string | null }
 }
 
-/** A port nothing listens on: connecting is refused at once. */
-export async function closedPort () {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 let nextIndex = 200
 /** A distinct terminal index (serial, MAC) for this test file. */
 export const nextTerminalIndex = () => nextIndex++
@@ -83,7 +74,7 @@ export async function schoolWithTerminals (app: TestApp, n: number, o: { offline
   }
   let offline: { id: string, port: number } | undefined
   if (o.offline) {
-    const port = await closedPort()
+    const port = await freePort()
     const template = terminals[0]?.t ?? await startTerminal({ index: nextTerminalIndex() })
     offline = { id: (await addDevice(app, admin, school.id, template, { port, name: 'Gate offline' })).id, port }
   }

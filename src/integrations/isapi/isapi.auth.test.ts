@@ -1,8 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { IsapiError } from './isapi.errors.js'
 import { createIsapiDeviceRegistry } from './isapi.registry.js'
 import { startFakeDevice, userCheckXml, xml, type FakeDevice } from './test/fake-device.js'
-import { DEVICE_INFO_XML, clientFactory } from './test/helpers.js'
+import { DEVICE_INFO_XML, captureError, clientFactory } from './test/helpers.js'
 
 const f = clientFactory()
 const devices: FakeDevice[] = []
@@ -15,14 +14,6 @@ afterEach(async () => { await Promise.all(devices.splice(0).map((d) => d.close()
 afterAll(() => f.close())
 
 const deviceInfo = () => xml(DEVICE_INFO_XML)
-const captureError = async (p: Promise<unknown>) => {
-  try {
-    await p
-  } catch (err) {
-    return err as IsapiError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('ISAPI Digest against a fake terminal', () => {
   it('reuses the cached nonce with an increasing nc and sends the query string in uri', async () => {

@@ -1,7 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { IsapiError } from './isapi.errors.js'
 import { json, okJson, startFakeDevice, xml, type FakeDevice, type FakeReply, type FakeRequest } from './test/fake-device.js'
-import { clientFactory } from './test/helpers.js'
+import { captureError, clientFactory } from './test/helpers.js'
 
 const f = clientFactory()
 const devices: FakeDevice[] = []
@@ -13,14 +12,6 @@ const fake = async (route: (req: FakeRequest) => FakeReply | undefined) => {
 afterEach(async () => { await Promise.all(devices.splice(0).map((d) => d.close())) })
 afterAll(() => f.close())
 
-const captureError = async (p: Promise<unknown>) => {
-  try {
-    await p
-  } catch (err) {
-    return err as IsapiError
-  }
-  throw new Error('expected a rejection')
-}
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from('\r\n--not-a-boundary\r\n'), Buffer.alloc(64, 7), Buffer.from([0xff, 0xd9])])
 
 describe('ISAPI faces, events, httpHosts and time against a fake terminal', () => {

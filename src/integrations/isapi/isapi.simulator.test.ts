@@ -3,8 +3,7 @@ import sharp from 'sharp'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createManualClock, startSimulatedTerminal, type SimulatedTerminal, type SimulatedTerminalOptions } from '../../simulator/index.js'
 import type { IsapiClientOptions } from './isapi.client.js'
-import type { IsapiError } from './isapi.errors.js'
-import { clientFactory } from './test/helpers.js'
+import { captureError, clientFactory } from './test/helpers.js'
 
 const f = clientFactory()
 const sims: SimulatedTerminal[] = []
@@ -17,14 +16,6 @@ const clientFor = (s: SimulatedTerminal, extra: Partial<IsapiClientOptions> = {}
 afterEach(async () => { await Promise.all(sims.splice(0).map((s) => s.close())) })
 afterAll(() => f.close())
 
-const captureError = async (p: Promise<unknown>) => {
-  try {
-    await p
-  } catch (err) {
-    return err as IsapiError
-  }
-  throw new Error('expected a rejection')
-}
 const jpeg = (color: { r: number, g: number, b: number }) =>
   sharp({ create: { width: 120, height: 120, channels: 3, background: color } }).jpeg({ quality: 80 }).toBuffer()
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')

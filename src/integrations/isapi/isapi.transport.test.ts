@@ -5,10 +5,9 @@ import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { createIsapiDispatchers } from './isapi.client.js'
-import type { IsapiError } from './isapi.errors.js'
 import { registerIsapiMetrics } from './isapi.metrics.js'
 import { json, startFakeDevice, xml, type FakeDevice } from './test/fake-device.js'
-import { DEVICE_INFO_XML, clientFactory } from './test/helpers.js'
+import { DEVICE_INFO_XML, captureError, clientFactory } from './test/helpers.js'
 
 const f = clientFactory()
 const devices: FakeDevice[] = []
@@ -24,14 +23,6 @@ afterEach(async () => {
 })
 afterAll(() => f.close())
 
-const captureError = async (p: Promise<unknown>) => {
-  try {
-    await p
-  } catch (err) {
-    return err as IsapiError
-  }
-  throw new Error('expected a rejection')
-}
 const listen = async (server: Server) => {
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -1,21 +1,11 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import type { IsapiError } from './isapi.errors.js'
 import { json, okJson, startFakeDevice, statusJson, type FakeDevice, type FakeRequest } from './test/fake-device.js'
-import { clientFactory } from './test/helpers.js'
+import { captureError, clientFactory } from './test/helpers.js'
 
 const f = clientFactory()
 const devices: FakeDevice[] = []
 afterEach(async () => { await Promise.all(devices.splice(0).map((d) => d.close())) })
 afterAll(() => f.close())
-
-const captureError = async (p: Promise<unknown>) => {
-  try {
-    await p
-  } catch (err) {
-    return err as IsapiError
-  }
-  throw new Error('expected a rejection')
-}
 
 interface Cond { searchID: string, searchResultPosition: number, maxResults: number, EmployeeNoList?: Array<{ employeeNo: string }> }
 

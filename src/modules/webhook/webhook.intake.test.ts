@@ -4,16 +4,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
+import { until } from '../../../test/helpers/until.js'
 import { addDevice, faceJpeg, seedClient, seedUsers, startTerminal } from '../../../test/helpers/terminals.js'
-
-async function until<T> (read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await read()
-    if (ok(v) || Date.now() > deadline) return v
-    await sleep(50)
-  }
-}
 
 const pushBody = (serialNo: number, employeeNo = '1001', time = '2026-09-01T07:55:00+05:00') => JSON.stringify({
   ipAddress: '10.9.9.9', macAddress: 'aa:bb:cc:dd:ee:ff', dateTime: time, eventType: 'AccessControllerEvent', eventState: 'active',

@@ -1,6 +1,7 @@
 import { Agent } from 'undici'
 import { createIsapiClient, type IsapiClientOptions } from '../isapi.client.js'
 import { createIsapiDeviceRegistry } from '../isapi.registry.js'
+import type { IsapiError } from '../isapi.errors.js'
 import type { IsapiLogger } from '../isapi.transport.js'
 
 export interface LogEntry { level: 'info' | 'warn' | 'debug', obj: Record<string, unknown>, msg: string }
@@ -34,4 +35,14 @@ export function clientFactory () {
     baseUrl, username: 'admin', password: 'Secret123', dispatcher, log, registry: createIsapiDeviceRegistry(), ...extra,
   })
   return { dispatcher, log, logs: entries, make, close: () => dispatcher.close() }
+}
+
+/** The IsapiError a promise rejects with; fails the test if it resolves. */
+export async function captureError (p: Promise<unknown>) {
+  try {
+    await p
+  } catch (err) {
+    return err as IsapiError
+  }
+  throw new Error('expected a rejection')
 }
