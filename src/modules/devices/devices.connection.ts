@@ -2,7 +2,6 @@ import type { Device, Prisma, PrismaClient } from '../../generated/prisma/client
 import { isIsapiError, type IsapiCapabilities, type IsapiDeviceInfo } from '../../integrations/isapi/index.js'
 import type { ActorContext } from '../../lib/context.js'
 import { withTransaction, type DbClient } from '../../lib/db.js'
-import { conflict } from '../../lib/errors.js'
 import { recordAudit } from '../audit/audit.repository.js'
 import type { DeviceConnector } from './device-connector.js'
 import { toDeviceDto } from './devices.mapper.js'
@@ -16,20 +15,6 @@ import type { DevicesService } from './devices.service.js'
 export function resolveDeviceId (current: string | null, info: IsapiDeviceInfo) {
   const known = [info.serialNumber, info.shortSerial, ...(info.deviceID && info.deviceID !== '255' ? [info.deviceID] : [])]
   return current && known.includes(current) ? current : info.serialNumber
-}
-
-/** Another live device that is this same terminal: by deviceId, or by serial number. */
-async function assertSameTerminalFree (tx: DbClient, device: Device, deviceId: string, serialNumber: string) {
-  const other = await tx.device.findFirst({
-    where: { id: { not: device.id }, deletedAt: null, OR: [{ deviceId }, { serialNumber }] },
-    select: { id: true, schoolId: true, name: true },
-  })
-  if (!other) return
-  const sameSchool = other.schoolId === device.schoolId
-  const where = sameSchool ? `device "${other.name}" of this school` : 'a device of another school'
-  throw conflict('DEVICE_ID_CONFLICT', `This terminal (serial ${serialNumber}) is already registered as ${where}`, {
-    deviceId, sameSchool, ...(sameSchool && { conflictingDeviceId: other.id }),
-  })
 }
 
 export function createDeviceConnectionService ({ db, devices, connector }: { db: PrismaClient, devices: DevicesService, connector: DeviceConnector }) {
@@ -55,7 +40,7 @@ export function createDeviceConnectionService ({ db, devices, connector }: { db:
       const deviceId = resolveDeviceId(device.deviceId, info)
       try {
         const updated = await withTransaction(db, async (tx) => {
-          await assertSameTerminalFree(tx, device, deviceId, info.serialNumber)
+          await devices.assertDeviceIdFree(tx, device.schoolId, deviceId, device.id, info.serialNumber)
           const data = {
             deviceId,
             serialNumber: info.serialNumber,

@@ -18,8 +18,15 @@ export function createDevicesService ({ db, cipher }: { db: PrismaClient, cipher
     return device
   }
 
-  async function assertDeviceIdFree (tx: DbClient, schoolId: string, deviceId: string, exceptId?: string) {
-    const other = await tx.device.findFirst({ where: { deviceId, ...(exceptId && { id: { not: exceptId } }) }, select: { id: true, schoolId: true, name: true } })
+  /** No other device (any school) may be this terminal: same deviceId, or, when known, the same serial. */
+  async function assertDeviceIdFree (tx: DbClient, schoolId: string, deviceId: string, exceptId?: string, serialNumber?: string) {
+    const other = await tx.device.findFirst({
+      where: {
+        ...(exceptId && { id: { not: exceptId } }),
+        OR: [{ deviceId }, ...(serialNumber ? [{ serialNumber, deletedAt: null }] : [])],
+      },
+      select: { id: true, schoolId: true, name: true },
+    })
     if (!other) return
     const where = other.schoolId === schoolId ? `device "${other.name}" of this school` : 'a device of another school'
     throw conflict('DEVICE_ID_CONFLICT', `deviceId ${deviceId} is already registered to ${where}`, {
