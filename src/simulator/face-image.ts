@@ -19,9 +19,9 @@ export function readFaceUpload (req: IsapiRequest): { upload: FaceUpload } | { r
   }
   const parts = parseMultipart(req.body, boundary)
   if (!parts || parts.length === 0) return { reply: badJsonFormat() }
-  const record = parseJsonObject(parts[0].data)
+  const record = parseJsonObject(parts[0].body)
   if ('reply' in record) return record
-  return { upload: { record: record.value, image: parts[1]?.data } }
+  return { upload: { record: record.value, image: parts[1]?.body } }
 }
 
 export function isLoopbackHost (hostname: string) {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { parsePushBody, splitMultipart } from './webhook.parse.js'
+import { splitMultipart } from '../../lib/multipart.js'
+import { parsePushBody } from './webhook.parse.js'
 
 const sample = (name: string) => readFileSync(new URL(`../../../test/fixtures/isapi-samples/${name}`, import.meta.url))
 
