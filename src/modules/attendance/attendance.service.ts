@@ -5,7 +5,7 @@ import { badRequest, notFound } from '../../lib/errors.js'
 import { skip } from '../../lib/schemas.js'
 import { localDateOf, zonedInstant } from '../../lib/timezone.js'
 import { recordAudit } from '../audit/audit.repository.js'
-import { visibleClassIds } from '../classes/classes.service.js'
+import { visibleClassScope } from '../classes/classes.service.js'
 import { isSchoolDay } from './attendance.absence.js'
 import type { AttendanceListQuery, RangeQuery } from './attendance.schemas.js'
 
@@ -51,10 +51,8 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
 
   /** Students a user may see: teachers their classes' (a named class must be one of them). */
   async function studentScope (ctx: ActorContext, classId?: string): Promise<Prisma.StudentWhereInput> {
-    const allowed = await visibleClassIds(db, ctx)
-    if (allowed && classId && !allowed.includes(classId)) return { id: { in: [] } }
-    if (classId) return { classId }
-    return allowed ? { classId: { in: allowed } } : {}
+    const classIds = await visibleClassScope(db, ctx, classId)
+    return classIds ? { classId: { in: classIds } } : {}
   }
 
   async function where (ctx: ActorContext, schoolId: string, q: RangeQuery): Promise<Prisma.DailyAttendanceWhereInput> {
@@ -65,9 +63,7 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
   /** The export's filter as SQL: the same rows `where` selects. */
   async function exportFilter (ctx: ActorContext, schoolId: string, q: RangeQuery): Promise<ExportFilter> {
     const { from, to } = await range(schoolId, q)
-    const allowed = await visibleClassIds(db, ctx)
-    const classIds = q.classId ? (allowed && !allowed.includes(q.classId) ? [] : [q.classId]) : allowed ?? null
-    return { schoolId, from, to, status: q.status ?? null, classIds }
+    return { schoolId, from, to, status: q.status ?? null, classIds: await visibleClassScope(db, ctx, q.classId) }
   }
 
   const include = { student: { select: { employeeNo: true, firstName: true, lastName: true, classId: true, class: { select: { name: true } } } } } as const

@@ -6,7 +6,7 @@ import { notFound } from '../../lib/errors.js'
 import { pageOf, pageQuery, schoolParams, skip, uuid } from '../../lib/schemas.js'
 import { localDateOf, zonedInstant } from '../../lib/timezone.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
-import { visibleClassIds } from '../classes/classes.service.js'
+import { visibleClassScope } from '../classes/classes.service.js'
 import type { EventPictures } from '../webhook/webhook.pictures.js'
 
 const eventsQuery = pageQuery.extend({
@@ -49,13 +49,11 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ pictures: EventPictures }> = 
     const { schoolId } = request.params
     const q = request.query
     const ctx = actorContext(request)
-    const classIds = await visibleClassIds(app.prisma, ctx)
     const school = await app.prisma.school.findUniqueOrThrow({ where: { id: schoolId }, select: { timezone: true } })
     const today = zonedInstant(localDateOf(new Date(), school.timezone), '00:00', school.timezone)
     const from = q.from ? new Date(q.from) : undefined
     // Teachers: only their classes' students (a class of theirs, if they name one).
-    const allowedClasses = q.classId ? (classIds && !classIds.includes(q.classId) ? [] : [q.classId]) : classIds
-    const studentScope: Prisma.StudentWhereInput | undefined = allowedClasses ? { classId: { in: allowedClasses } } : undefined
+    const classIds = await visibleClassScope(app.prisma, ctx, q.classId)
     const where: Prisma.AttendanceEventWhereInput = {
       schoolId,
       ...(q.studentId && { studentId: q.studentId }),
@@ -67,8 +65,9 @@ export const eventsRoutes: FastifyPluginAsyncZod<{ pictures: EventPictures }> = 
         ...(q.to && { lt: new Date(q.to) }),
       },
     }
-    if (studentScope) {
-      const ids = (await app.prisma.student.findMany({ where: { schoolId, ...studentScope }, select: { id: true } })).map((s) => s.id)
+    if (classIds) {
+      // Events have no relation to students, so the scope becomes the list of their ids; unmatched events are no class's.
+      const ids = q.matched === false ? [] : (await app.prisma.student.findMany({ where: { schoolId, classId: { in: classIds } }, select: { id: true } })).map((s) => s.id)
       where.studentId = q.studentId ? (ids.includes(q.studentId) ? q.studentId : { in: [] }) : { in: ids }
     }
     const [rows, total] = await Promise.all([

@@ -29,6 +29,16 @@ export async function visibleClassIds (db: DbClient, ctx: Pick<ActorContext, 'ac
   return rows.map((r) => r.classId)
 }
 
+/**
+ * The classes whose students a user may see, narrowed to `classId` when one is named: null means
+ * every class; an empty list, a class that is not the teacher's.
+ */
+export async function visibleClassScope (db: DbClient, ctx: Pick<ActorContext, 'actor'>, classId?: string): Promise<string[] | null> {
+  const allowed = await visibleClassIds(db, ctx)
+  if (classId) return allowed && !allowed.includes(classId) ? [] : [classId]
+  return allowed ?? null
+}
+
 export function createClassesService ({ db }: { db: PrismaClient }) {
   async function mustFind (tx: DbClient, schoolId: string, classId: string) {
     const found = await tx.class.findFirst({ where: { id: classId, schoolId } })
