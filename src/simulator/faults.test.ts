@@ -43,6 +43,17 @@ describe('simulated terminal: faults', () => {
     expect(terminal.snapshot().faults.hung).toBe(false)
   })
 
+  it('latency is the time from an accepted request to its answer; an operation done while the client gave up is logged as done', async () => {
+    const { client, terminal } = await startKit()
+    terminal.setFaults({ latencyUserMs: 300 })
+    const user = '/ISAPI/AccessControl/UserInfo/Record?format=json'
+    const body = { json: { UserInfo: { employeeNo: '77', name: 'Late', userType: 'normal', Valid: { enable: true, beginTime: '2026-01-01T00:00:00', endTime: '2030-01-01T00:00:00' } } } }
+    await expect(client.call('POST', user, { ...body, timeoutMs: 100 })).rejects.toThrow()
+    await vi.waitFor(() => expect(terminal.snapshot().requests.at(-1)).toMatchObject({ path: user, status: 200, outcome: 'dropped' }))
+    // The terminal did the work: the person is there although the answer never arrived.
+    expect(terminal.snapshot().users.map((u) => u.employeeNo)).toEqual(['77'])
+  })
+
   it('refuses an invalid fault spec on the control API', async () => {
     const { terminal } = await startKit()
     const res = await control(`${terminal.url}/_sim/faults`, 'POST', { busy: -1 })

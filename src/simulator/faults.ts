@@ -82,11 +82,12 @@ export function createFaults (initial: FaultSpec = {}) {
     return !signal.aborted
   }
 
-  async function applyLatency (path: string, signal: AbortSignal) {
+  /** Waits out the rest of the operation's latency, `spentMs` of which went on the simulator's own work. */
+  async function applyLatency (path: string, signal: AbortSignal, spentMs = 0) {
     let ms = spec.latencyMs ?? 0
     if (path.startsWith('/ISAPI/AccessControl/UserInfo')) ms += spec.latencyUserMs ?? 0
     if (path.startsWith('/ISAPI/Intelligent/FDLib') || path.startsWith('/LOCALS/pic/enrlFace')) ms += spec.latencyFaceMs ?? 0
-    if (ms > 0) await sleep(ms, undefined, { signal }).catch(() => undefined)
+    if (ms - spentMs > 0) await sleep(ms - spentMs, undefined, { signal }).catch(() => undefined)
   }
 
   function snapshot () {

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { DigestAuth } from './digest-auth.js'
 import type { Faults } from './faults.js'
@@ -122,16 +123,18 @@ export function createDeviceServer (deps: DeviceServerDeps): Server {
     const result = auth.check(req.method, req.url, raw.headers.authorization)
     if (result.outcome === 'challenge') return answer(res, req, userCheckReply(result.check, req.isJson, result.header))
     if (result.outcome === 'rejected') return answer(res, req, userCheckReply(result.check, req.isJson))
-    // Latency models the work an operation costs the terminal; rejecting a login costs it next to nothing.
-    await faults.applyLatency(req.path, signal)
-    if (signal.aborted) return log(req, 0, 'dropped')
+    // Latency models the work an operation costs the terminal, so the answer leaves that long after the
+    // request was accepted, however long the simulator itself took; rejecting a login costs it next to nothing.
+    const accepted = performance.now()
     let reply: Reply
     try {
       reply = await dispatch(req, ctx)
     } catch {
       reply = xmlStatus(500, req.path, 3, 'deviceError')
     }
-    if (signal.aborted) return log(req, 0, 'dropped')
+    await faults.applyLatency(req.path, signal, performance.now() - accepted)
+    // Done on the terminal, but the client is gone: the log keeps what it did.
+    if (signal.aborted) return log(req, reply.status, 'dropped')
     return answer(res, req, reply)
   }
 

@@ -50,6 +50,39 @@ describe('ISAPI Digest against a fake terminal', () => {
     expect(writes.every((r) => r.outcome === 'ok')).toBe(true)
   })
 
+  it('renewAuth fetches the next challenge between writes once the nonce is used up, and only then', async () => {
+    const dev = await fake({ nonceDiesOnUse: 3, route: () => ({ status: 200, body: '{"statusCode":1,"statusString":"OK","subStatusCode":"ok"}' }) })
+    const client = f.make(dev.url)
+    const user = (no: string) => ({ employeeNo: no, name: 'A', valid: { beginTime: '2024-09-01T00:00:00', endTime: '2030-01-01T00:00:00' } })
+    await client.createUser(user('1'))
+    await client.renewAuth() // one use left: nothing to do
+    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge', 'ok'])
+    for (let i = 2; i < 4; i++) await client.createUser(user(String(i))) // the 3rd use dies: the limit (2) is learned
+    const learned = dev.requests.length
+    for (let i = 4; i < 10; i++) {
+      await client.renewAuth()
+      await client.createUser(user(String(i)))
+    }
+    const later = dev.requests.slice(learned)
+    // Each write found a challenge already fetched: a GET probe (never a login) every second write.
+    expect(later.filter((r) => r.method === 'POST').map((r) => r.outcome)).toEqual(Array(6).fill('ok'))
+    expect(later.filter((r) => r.outcome === 'challenge').every((r) => r.method === 'GET' && !r.authorization)).toBe(true)
+    expect(later.filter((r) => r.outcome === 'challenge')).toHaveLength(3)
+  })
+
+  it('renewAuth spends no login: with a wrong password it only probes, and a locked account is not contacted', async () => {
+    const dev = await fake({ nonceDiesOnUse: 2, route: deviceInfo })
+    const wrong = f.make(dev.url, { password: 'wrong' })
+    await wrong.renewAuth()
+    await wrong.renewAuth() // the challenge fetched is still unused: nothing sent
+    expect(dev.requests.map((r) => r.outcome)).toEqual(['challenge'])
+    expect(await captureError(wrong.getDeviceInfo())).toMatchObject({ code: 'DEVICE_AUTH_FAILED' })
+    expect(dev.failedLogins).toBe(1)
+    const sent = dev.requests.length
+    await wrong.renewAuth() // refused locally during the cool-down
+    expect(dev.requests).toHaveLength(sent)
+  })
+
   it('a stale 401 that carries a new challenge is answered with that challenge, no probe', async () => {
     const dev = await fake({ nonceDiesOnUse: 2, staleWithChallenge: true, route: deviceInfo })
     const client = f.make(dev.url)

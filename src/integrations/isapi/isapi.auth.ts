@@ -86,10 +86,14 @@ function authHeader (s: AuthSettings, req: IsapiHttpRequest, challenge: DigestCh
   }
 }
 
+// A challenge fetched ahead (renewChallenge) counts as fresh only this long; later the call probes itself.
+const RENEWED_FRESH_MS = 5_000
+
 const usableChallenge = (s: AuthSettings) => {
   const c = s.state.challenge
   if (!c) return undefined
-  const fresh = s.now() - c.obtainedAt < s.nonceTtlMs && c.uses < Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
+  const ttl = c.uses === 0 ? Math.min(RENEWED_FRESH_MS, s.nonceTtlMs) : s.nonceTtlMs
+  const fresh = s.now() - c.obtainedAt < ttl && c.uses < Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
   if (!fresh) s.state.challenge = undefined
   return fresh ? c : undefined
 }
@@ -132,6 +136,21 @@ async function viaProbe (s: AuthSettings, req: IsapiHttpRequest, send: SendOnce)
 }
 
 /**
+ * Gets the next call's challenge now, when the cached nonce is used up (a firmware whose nonces die
+ * after two uses needs one per person), so that round trip happens while the caller does other work.
+ * An unauthenticated GET costs no login; any failure is left for the next call to meet.
+ */
+export async function renewChallenge (s: AuthSettings, send: SendOnce) {
+  if (s.authMode !== 'digest' || usableChallenge(s)) return
+  try {
+    guardLocal(s, 'renewChallenge')
+    const res = await send({ operation: 'renewChallenge', method: 'GET', path: PROBE_PATH, timeoutMs: s.probeTimeoutMs })
+    const challenge = res.status === 401 ? parseDigestChallenge(res.headers['www-authenticate']) : undefined
+    if (challenge && !s.state.challenge) s.state.challenge = { challenge, uses: 0, obtainedAt: s.now() }
+  } catch {}
+}
+
+/**
  * Digest per ISAPI.md §2: reuse the cached nonce with an increasing nc; on a 401 retry exactly once
  * with a fresh challenge (the one in that 401, else a probe). A 401 to a fresh challenge is final,
  * so a wrong password costs one failed login per call, never a loop.
@@ -145,6 +164,8 @@ export async function sendWithAuth (s: AuthSettings, req: IsapiHttpRequest, send
   }
   const cached = usableChallenge(s)
   if (!cached) return await viaProbe(s, req, send)
+  // Fetched ahead and still unused: as good as a probe's, so a 401 to it is the verdict on the password.
+  if (cached.uses === 0) return await attemptFresh(s, req, send, cached.challenge)
   cached.uses += 1
   const res = await send(req, authHeader(s, req, cached.challenge, cached.uses))
   if (res.status !== 401) return res

@@ -99,6 +99,8 @@ export function createIsapiClient (opts: IsapiClientOptions) {
   const r = createRequester(transport)
   return {
     deviceKey,
+    /** Call between two writes while doing other work: takes the Digest challenge round trip off the next call. */
+    renewAuth: transport.renewAuth,
     ...createSystemOps(r, timeouts, () => new Date(now())),
     ...createHttpHostOps(r, timeouts),
     ...createCapabilityOps(r, timeouts),

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { request, type Dispatcher } from 'undici'
-import { sendWithAuth, type AuthSettings, type IsapiHttpRequest, type IsapiHttpResponse } from './isapi.auth.js'
+import { renewChallenge, sendWithAuth, type AuthSettings, type IsapiHttpRequest, type IsapiHttpResponse } from './isapi.auth.js'
 import { IsapiError, transportError } from './isapi.errors.js'
 import type { IsapiMetrics } from './isapi.metrics.js'
 import type { IsapiDeviceRegistry } from './isapi.registry.js'
@@ -34,6 +34,8 @@ export interface IsapiTransport {
   readonly deviceKey: string
   /** One logical request: queued per device, authenticated, then `interpret`ed; logged and counted. */
   call<T>(req: IsapiHttpRequest, interpret: (res: IsapiHttpResponse) => T): Promise<T>
+  /** Fetches a fresh Digest challenge in the device's queue if the cached one is used up; never fails. */
+  renewAuth(): Promise<void>
 }
 
 async function readCapped (body: Dispatcher.ResponseData['body'], max: number, ctx: { deviceKey: string, operation: string }) {
@@ -137,5 +139,6 @@ export function createIsapiTransport (o: IsapiTransportOptions): IsapiTransport 
   return {
     deviceKey: o.deviceKey,
     call: (req, interpret) => o.registry.limiter.run(o.deviceKey, () => exchange(req, interpret)),
+    renewAuth: () => o.registry.limiter.run(o.deviceKey, () => renewChallenge(auth, send)),
   }
 }

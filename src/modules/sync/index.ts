@@ -21,7 +21,7 @@ export function createSyncModule (app: FastifyInstance, deps: { db: PrismaClient
   const results = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.SYNC_CONCURRENCY + 1, options: '-c synchronous_commit=off' })
   results.on('error', (err) => app.log.warn({ err }, 'sync results pool error'))
   const runner = createSyncRunner({
-    db: deps.db, sql: (text, params) => results.query(text, params), connector: deps.connector, locks, signer: deps.signer,
+    db: deps.db, sql: (name, text, values) => results.query({ name, text, values }), connector: deps.connector, locks, signer: deps.signer,
     uploadsDir: path.join(config.DATA_DIR, 'uploads'),
     settings: {
       ...DEFAULT_SYNC_SETTINGS,

@@ -30,9 +30,12 @@ export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, lo
   })
   boss.on('error', (err) => o.log.error({ err }, 'job queue error'))
   let started = false
+  const workerIds: string[] = []
 
   async function enqueue (share: ShareJob, startAfterSeconds = 0) {
     await boss.send(QUEUE, share, { startAfter: startAfterSeconds, expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 })
+    // This process's idle workers look now instead of at their next poll (other processes still poll).
+    if (startAfterSeconds === 0) for (const id of workerIds) boss.notifyWorker(id)
   }
 
   async function handle ([job]: PgBoss.Job<ShareJob>[]) {
@@ -46,7 +49,7 @@ export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, lo
     async start () {
       await boss.start()
       await boss.createQueue(QUEUE, { name: QUEUE, policy: 'standard' })
-      for (let i = 0; i < o.concurrency; i++) await boss.work<ShareJob>(QUEUE, { batchSize: 1, pollingIntervalSeconds: o.pollSeconds }, handle)
+      for (let i = 0; i < o.concurrency; i++) workerIds.push(await boss.work<ShareJob>(QUEUE, { batchSize: 1, pollingIntervalSeconds: o.pollSeconds }, handle))
       started = true
     },
     enqueue: (jobId: string, deviceId: string) => enqueue({ jobId, deviceId }),

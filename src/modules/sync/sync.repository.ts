@@ -46,8 +46,11 @@ export async function insertStudentItems (tx: DbClient, o: {
   o.jobId, o.schoolId, o.deviceIds, o.studentIds ?? [], o.action, o.inactiveAction ?? o.action, o.studentIds === undefined)
 }
 
-/** Runs one SQL statement; item results go through a pool whose commits do not wait for the disk (see sync/index.ts). */
-export type SqlRunner = (text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>
+/**
+ * Runs one SQL statement, prepared once per connection under `name`; item results go through a pool
+ * whose commits do not wait for the disk (see sync/index.ts).
+ */
+export type SqlRunner = (name: string, text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>
 
 const PERSON_DEVICE_UPSERT = `
   ON CONFLICT (student_id, device_id) DO UPDATE SET
@@ -68,7 +71,7 @@ const PERSON_DEVICE_UPSERT = `
  * device would serialise the devices), and the job is recounted exactly when it closes.
  */
 export async function recordItem (sql: SqlRunner, r: ItemResult, pd?: PersonDeviceChange) {
-  const { rows } = await sql(`
+  const { rows } = await sql('sync_record_item', `
     WITH it AS (
       UPDATE sync_job_items SET status = $2::"SyncItemStatus", step = $3, error_code = $4, error_message = $5,
              attempts = attempts + 1, finished_at = now()
