@@ -52,6 +52,7 @@ Diagnostics:
   --async-commit          synchronous_commit=off on the scratch database (what per-item WAL flushes cost)
   --nonce-dies-on-use N   simulated firmware whose Digest nonce dies on use N (default 3, as the DS-K1T342)
   --cpu-prof DIR          the server writes a V8 CPU profile into DIR when it stops
+  --sim-cpu-prof DIR      each simulator process does the same
   --heap-snapshot DIR     after the job: a full GC and a heap snapshot in DIR, then the live heap is printed`
 
 // ---------- arguments ----------
@@ -70,6 +71,7 @@ function readArgs () {
       server: { type: 'string', default: 'tsx' },
       'async-commit': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      'sim-cpu-prof': { type: 'string' },
       'nonce-dies-on-use': { type: 'string' },
       'heap-snapshot': { type: 'string' },
       help: { type: 'boolean' },
@@ -94,6 +96,7 @@ function readArgs () {
     server: values.server as 'tsx' | 'dist',
     asyncCommit: values['async-commit'] === true,
     cpuProfDir: values['cpu-prof'] && path.resolve(values['cpu-prof']),
+    simCpuProfDir: values['sim-cpu-prof'] && path.resolve(values['sim-cpu-prof']),
     heapSnapshotDir: values['heap-snapshot'] && path.resolve(values['heap-snapshot']),
     nonceDiesOnUse: values['nonce-dies-on-use'] === undefined ? undefined : int('nonce-dies-on-use', values['nonce-dies-on-use'], 2),
     students, devices, latencyUser, latencyFace, floorS,
@@ -116,7 +119,7 @@ async function startSimulators (index: number, firstIndex: number, count: number
     SIMULATOR_CHILD, '--first-index', String(firstIndex), '--devices', String(count),
     '--latency-user', String(a.latencyUser), '--latency-face', String(a.latencyFace),
     ...(a.nonceDiesOnUse ? ['--nonce-dies-on-use', String(a.nonceDiesOnUse)] : []),
-  ], { PATH: process.env.PATH, HOME: process.env.HOME })
+  ], { PATH: process.env.PATH, HOME: process.env.HOME }, a.simCpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', a.simCpuProfDir] : [])
   const urls: string[] = []
   const printed = new Promise<string[]>((resolve) => {
     createInterface({ input: child.proc.stdout! }).on('line', (line) => {

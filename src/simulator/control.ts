@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { DigestAuth } from './digest-auth.js'
 import { faceEventInputSchema, recordFaceEvent } from './face-events.js'
@@ -31,7 +32,7 @@ export function createControlOps ({ ctx, faults, notifier, auth }: ControlDeps) 
     return structuredClone({
       device: { url: origin, ...s.identity },
       users: [...s.users.values()].map((u) => userSearchEntry(s, u)),
-      faces: [...s.faces.values()].map((f) => ({ FPID: f.fpid, size: f.bytes.length, sha256: f.sha256, faceURL: `${origin}${f.path}` })),
+      faces: [...s.faces.values()].map((f) => ({ FPID: f.fpid, size: f.bytes.length, sha256: createHash('sha256').update(f.bytes).digest('hex'), faceURL: `${origin}${f.path}` })),
       events: s.events,
       httpHosts: s.httpHosts,
       time: { timeMode: s.time.timeMode, timeZone: s.time.timeZone, localTime: deviceLocalTime(s, ctx.now), ntpServers: s.time.ntpServers },

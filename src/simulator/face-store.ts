@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { SimState } from './sim-state.js'
 
 /** The suffix real terminals append to LOCALS picture URLs; it is part of the path. */
@@ -14,7 +13,7 @@ export function storeFace (state: SimState, fpid: string, bytes: Buffer) {
   removeFace(state, fpid)
   const path = nextPicturePath(state, 'enrlFace/0')
   state.pictures.set(path, bytes)
-  state.faces.set(fpid, { fpid, bytes, sha256: createHash('sha256').update(bytes).digest('hex'), path })
+  state.faces.set(fpid, { fpid, bytes, path })
 }
 
 export function removeFace (state: SimState, fpid: string) {

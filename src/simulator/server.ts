@@ -34,7 +34,7 @@ export function readBody (req: IncomingMessage): Promise<Buffer | undefined> {
         resolve(undefined)
       } else chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)))
     req.on('error', () => resolve(undefined))
     req.on('close', () => resolve(undefined))
   })

@@ -23,7 +23,6 @@ export interface UserRecord {
 export interface FaceRecord {
   fpid: string
   bytes: Buffer
-  sha256: string
   /** /LOCALS/... path (with the @WEB suffix) that serves the bytes. */
   path: string
 }

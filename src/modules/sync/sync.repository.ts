@@ -93,11 +93,17 @@ export async function recordItem (sql: SqlRunner, r: ItemResult, pd?: PersonDevi
 export interface CountDelta { done: number, success: number, failed: number, skipped: number, lastError: string | null }
 export const emptyDelta = (): CountDelta => ({ done: 0, success: 0, failed: 0, skipped: 0, lastError: null })
 
-/** Adds a share's recent results to the job's progress counters. */
-export async function addCounts (db: DbClient, jobId: string, d: CountDelta) {
-  if (d.done === 0) return
-  await db.$executeRawUnsafe(`UPDATE sync_jobs SET done = done + $2, success = success + $3, failed = failed + $4, skipped = skipped + $5,
-    last_error = COALESCE($6, last_error), updated_at = now() WHERE id = $1::uuid`, jobId, d.done, d.success, d.failed, d.skipped, d.lastError)
+/**
+ * Adds a share's recent results to the job's progress counters and says whether the job was
+ * cancelled meanwhile: one statement a share runs a few times a second instead of two.
+ */
+export async function addCountsAndCheckCancel (sql: SqlRunner, jobId: string, d: CountDelta) {
+  const { rows } = d.done === 0
+    ? await sql('sync_job_cancelled', 'SELECT cancelled_at IS NOT NULL AS cancelled FROM sync_jobs WHERE id = $1::uuid', [jobId])
+    : await sql('sync_add_counts', `UPDATE sync_jobs SET done = done + $2, success = success + $3, failed = failed + $4, skipped = skipped + $5,
+        last_error = COALESCE($6, last_error), updated_at = now() WHERE id = $1::uuid RETURNING cancelled_at IS NOT NULL AS cancelled`,
+      [jobId, d.done, d.success, d.failed, d.skipped, d.lastError])
+  return rows[0]?.cancelled === true
 }
 
 export async function upsertPersonDevice (db: DbClient, c: PersonDeviceChange) {

@@ -10,7 +10,7 @@ import { cloneDeviceItem, planDeviceClone } from './sync.clone.js'
 import type { DeviceLocks } from '../../lib/device-locks.js'
 import { StepError, disablePerson, removePerson, syncPerson, type PersonOutcome } from './sync.person.js'
 import {
-  addCounts, emptyDelta, failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
+  addCountsAndCheckCancel, emptyDelta, failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
   type ItemResult, type PersonDeviceChange, type SqlRunner,
 } from './sync.repository.js'
 
@@ -35,10 +35,9 @@ export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
 const DEVICE_LEVEL = ['DEVICE_AUTH_FAILED', 'DEVICE_LOCKED', 'DEVICE_UNREACHABLE', 'DEVICE_TIMEOUT'] as const
 const PAGE = 50
 const PHOTO_CACHE_SIZE = 64
-// Progress counters of a share reach the job row this often.
+// Progress counters of a share reach the job row this often, and the share learns of a cancel then:
+// it stops soon without a query per person.
 const COUNT_FLUSH_MS = 250
-// How often a running share looks for a cancel between persons: stops soon without a query per person.
-const CANCEL_CHECK_MS = 200
 
 export type ShareOutcome = 'done' | 'continue' | 'locked'
 
@@ -201,12 +200,18 @@ export function createSyncRunner (deps: RunnerDeps) {
     if (!lock) return 'locked'
     const started = Date.now()
     let counts = emptyDelta()
-    let flushedAt = started
+    let flushedAt = 0
+    let stop = false
+    /** Adds this share's latest results to the job's counters and learns whether the job was cancelled. */
     const flush = async () => {
       const pending = counts
       counts = emptyDelta()
       flushedAt = Date.now()
-      await addCounts(db, jobId, pending)
+      if (await addCountsAndCheckCancel(deps.sql, jobId, pending)) stop = true
+    }
+    const cancelled = async () => {
+      if (!stop && Date.now() - flushedAt >= COUNT_FLUSH_MS) await flush()
+      return stop
     }
     try {
       await db.syncJob.updateMany({ where: { id: jobId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } })
@@ -215,15 +220,6 @@ export function createSyncRunner (deps: RunnerDeps) {
       if (!device) throw new DeviceFailure('DEVICE_NOT_FOUND', 'The device was deleted')
       if (!device.username || !device.passwordEncrypted) throw new DeviceFailure('DEVICE_NO_CREDENTIALS', `Device "${device.name}" has no username and password`)
       const ctx = await prepare(job, device)
-      let checkedAt = 0
-      let stop = false
-      const cancelled = async () => {
-        if (!stop && Date.now() - checkedAt >= CANCEL_CHECK_MS) {
-          checkedAt = Date.now()
-          stop = (await db.syncJob.findUniqueOrThrow({ where: { id: jobId }, select: { cancelledAt: true } })).cancelledAt !== null
-        }
-        return stop
-      }
       for (;;) {
         if (await cancelled()) break
         const items = await pendingItems(db, jobId, deviceId, PAGE)
@@ -245,7 +241,6 @@ export function createSyncRunner (deps: RunnerDeps) {
             counts[status]++
             if (status === 'failed') counts.lastError = result.errorMessage ?? null
           }
-          if (Date.now() - flushedAt > COUNT_FLUSH_MS) await flush()
           deps.onProgress?.(jobId)
           // Checked per item: a slice must end well before pg-boss would expire (and re-run) it.
           if (Date.now() - started > settings.sliceMs) return 'continue'
