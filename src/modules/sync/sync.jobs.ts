@@ -105,7 +105,7 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
   async function dispatch (job: SyncJob) {
     if (isFinished(job.status)) return
     const shares = await db.syncJobDevice.findMany({ where: { jobId: job.id, status: { in: ['queued', 'running'] } }, select: { deviceId: true } })
-    for (const s of shares) await queue.enqueue(job.id, s.deviceId)
+    await queue.enqueue(job.id, shares.map((s) => s.deviceId))
   }
 
   return {

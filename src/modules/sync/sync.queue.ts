@@ -32,10 +32,19 @@ export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, lo
   let started = false
   const workerIds: string[] = []
 
+  // This process's idle workers look now instead of at their next poll (other processes still poll).
+  const wakeWorkers = () => { for (const id of workerIds) boss.notifyWorker(id) }
+
   async function enqueue (share: ShareJob, startAfterSeconds = 0) {
     await boss.send(QUEUE, share, { startAfter: startAfterSeconds, expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 })
-    // This process's idle workers look now instead of at their next poll (other processes still poll).
-    if (startAfterSeconds === 0) for (const id of workerIds) boss.notifyWorker(id)
+    if (startAfterSeconds === 0) wakeWorkers()
+  }
+
+  /** All shares of a job in one insert, so that every device starts at about the same time. */
+  async function enqueueAll (shares: ShareJob[]) {
+    if (shares.length === 0) return
+    await boss.insert(shares.map((data) => ({ name: QUEUE, data, expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 })))
+    wakeWorkers()
   }
 
   async function handle ([job]: PgBoss.Job<ShareJob>[]) {
@@ -52,7 +61,7 @@ export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, lo
       for (let i = 0; i < o.concurrency; i++) workerIds.push(await boss.work<ShareJob>(QUEUE, { batchSize: 1, pollingIntervalSeconds: o.pollSeconds }, handle))
       started = true
     },
-    enqueue: (jobId: string, deviceId: string) => enqueue({ jobId, deviceId }),
+    enqueue: (jobId: string, deviceIds: string[]) => enqueueAll(deviceIds.map((deviceId) => ({ jobId, deviceId }))),
     async stop () {
       if (started) await boss.stop({ graceful: true, timeout: 10_000, wait: true })
     },
