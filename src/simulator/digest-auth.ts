@@ -54,7 +54,11 @@ export function createDigestAuth (opts: DigestAuthOptions) {
 
   function issueChallenge (): AuthResult {
     const now = opts.now()
-    for (const [n, e] of nonces) if (now - e.issuedAt > opts.nonceMaxAgeMs || nonces.size >= MAX_NONCES) nonces.delete(n)
+    // Oldest first (insertion order): stop at the first live one once under the cap.
+    for (const [n, e] of nonces) {
+      if (now - e.issuedAt <= opts.nonceMaxAgeMs && nonces.size < MAX_NONCES) break
+      nonces.delete(n)
+    }
     const nonce = Buffer.from(randomBytes(16).toString('hex')).toString('base64')
     nonces.set(nonce, { issuedAt: now, uses: 0 })
     const header = `Digest qop="auth", realm="${opts.realm}", nonce="${nonce}", stale="false", opaque="", domain="::"`
