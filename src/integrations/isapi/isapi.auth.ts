@@ -89,11 +89,12 @@ function authHeader (s: AuthSettings, req: IsapiHttpRequest, challenge: DigestCh
 // A challenge fetched ahead (renewChallenge) counts as fresh only this long; later the call probes itself.
 const RENEWED_FRESH_MS = 5_000
 
-const usableChallenge = (s: AuthSettings) => {
+/** The cached challenge if it is young enough and has `calls` uses left; else it is dropped. */
+const usableChallenge = (s: AuthSettings, calls = 1) => {
   const c = s.state.challenge
   if (!c) return undefined
   const ttl = c.uses === 0 ? Math.min(RENEWED_FRESH_MS, s.nonceTtlMs) : s.nonceTtlMs
-  const fresh = s.now() - c.obtainedAt < ttl && c.uses < Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
+  const fresh = s.now() - c.obtainedAt < ttl && c.uses + calls <= Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
   if (!fresh) s.state.challenge = undefined
   return fresh ? c : undefined
 }
@@ -136,12 +137,13 @@ async function viaProbe (s: AuthSettings, req: IsapiHttpRequest, send: SendOnce)
 }
 
 /**
- * Gets the next call's challenge now, when the cached nonce is used up (a firmware whose nonces die
- * after two uses needs one per person), so that round trip happens while the caller does other work.
- * An unauthenticated GET costs no login; any failure is left for the next call to meet.
+ * Gets a fresh challenge now unless the cached nonce has uses left for the next `calls` calls (a
+ * firmware whose nonces die after two uses needs one per person), so that round trip happens while
+ * the caller does other work. An unauthenticated GET costs no login; any failure is left for the
+ * next call to meet.
  */
-export async function renewChallenge (s: AuthSettings, send: SendOnce) {
-  if (s.authMode !== 'digest' || usableChallenge(s)) return
+export async function renewChallenge (s: AuthSettings, send: SendOnce, calls = 1) {
+  if (s.authMode !== 'digest' || usableChallenge(s, calls)) return
   try {
     guardLocal(s, 'renewChallenge')
     const res = await send({ operation: 'renewChallenge', method: 'GET', path: PROBE_PATH, timeoutMs: s.probeTimeoutMs })

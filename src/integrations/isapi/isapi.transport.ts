@@ -34,8 +34,8 @@ export interface IsapiTransport {
   readonly deviceKey: string
   /** One logical request: queued per device, authenticated, then `interpret`ed; logged and counted. */
   call<T>(req: IsapiHttpRequest, interpret: (res: IsapiHttpResponse) => T): Promise<T>
-  /** Fetches a fresh Digest challenge in the device's queue if the cached one is used up; never fails. */
-  renewAuth(): Promise<void>
+  /** Fetches a fresh Digest challenge in the device's queue unless the cached one will serve the next `calls` calls; never fails. */
+  renewAuth(calls?: number): Promise<void>
 }
 
 async function readCapped (body: Dispatcher.ResponseData['body'], max: number, ctx: { deviceKey: string, operation: string }) {
@@ -139,6 +139,6 @@ export function createIsapiTransport (o: IsapiTransportOptions): IsapiTransport 
   return {
     deviceKey: o.deviceKey,
     call: (req, interpret) => o.registry.limiter.run(o.deviceKey, () => exchange(req, interpret)),
-    renewAuth: () => o.registry.limiter.run(o.deviceKey, () => renewChallenge(auth, send)),
+    renewAuth: (calls) => o.registry.limiter.run(o.deviceKey, () => renewChallenge(auth, send, calls)),
   }
 }

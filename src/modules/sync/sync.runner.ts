@@ -34,6 +34,7 @@ export const DEFAULT_SYNC_SETTINGS: SyncSettings = {
 // A device that cannot be talked to: its remaining items fail with this cause and are not tried.
 const DEVICE_LEVEL = ['DEVICE_AUTH_FAILED', 'DEVICE_LOCKED', 'DEVICE_UNREACHABLE', 'DEVICE_TIMEOUT'] as const
 const PAGE = 50
+const CALLS_PER_PERSON = 2
 const PHOTO_CACHE_SIZE = 64
 // Progress counters of a share reach the job row this often, and the share learns of a cancel then:
 // it stops soon without a query per person.
@@ -234,8 +235,9 @@ export function createSyncRunner (deps: RunnerDeps) {
         for (const item of items) {
           if (await cancelled()) break
           const { result, pd } = await processItem(ctx, item, item.studentId ? byId.get(item.studentId) : undefined)
-          // The next person's Digest challenge, if one is needed, is fetched while the result is written.
-          const [status] = await Promise.all([recordItem(deps.sql, result, pd), ctx.client.renewAuth()])
+          // A Digest challenge good for the next person (a record and a face: two calls) is fetched
+          // while this result is written, if the cached one would not last.
+          const [status] = await Promise.all([recordItem(deps.sql, result, pd), ctx.client.renewAuth(CALLS_PER_PERSON)])
           if (status) {
             counts.done++
             counts[status]++
