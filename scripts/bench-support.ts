@@ -279,12 +279,16 @@ export function apiClient (base: string) {
       const ms = (name: string) => Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds (\\S+)`, 'm').exec(text)?.[1] ?? NaN) * 1000
       return { p50: ms('p50'), p99: ms('p99'), max: ms('max') }
     },
+    /** ISAPI calls so far by operation (`op` when ok, else `op:CODE`): how many, and their summed duration. */
     async isapiCalls () {
       const text = await (await fetch(`${base}/metrics`)).text()
-      const byOperation = new Map<string, number>()
-      for (const m of text.matchAll(/^isapi_requests_total\{operation="([^"]+)",outcome="([^"]+)"\} (\d+)/gm)) {
-        const key = m[2] === 'ok' ? m[1] : `${m[1]}:${m[2]}`
-        byOperation.set(key, (byOperation.get(key) ?? 0) + Number(m[3]))
+      const byOperation = new Map<string, { count: number, seconds: number }>()
+      for (const m of text.matchAll(/^isapi_request_duration_seconds_(sum|count)\{operation="([^"]+)",outcome="([^"]+)"\} (\S+)/gm)) {
+        const key = m[3] === 'ok' ? m[2] : `${m[2]}:${m[3]}`
+        const entry = byOperation.get(key) ?? { count: 0, seconds: 0 }
+        if (m[1] === 'count') entry.count += Number(m[4])
+        else entry.seconds += Number(m[4])
+        byOperation.set(key, entry)
       }
       return byOperation
     },

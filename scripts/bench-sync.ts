@@ -36,6 +36,8 @@ const POLL_MS = 500
 const SEQUENTIAL_PAUSE_S = 1
 const CALLS_PER_PERSON = 2
 const SIMULATOR_CHILD = '--simulator-child'
+// Each real terminal has its own CPU; one event loop serving many simulated ones adds queueing no fleet has.
+const TERMINALS_PER_SIMULATOR = 5
 
 const USAGE = `Usage: npm run bench:sync -- [options]
 
@@ -44,7 +46,7 @@ const USAGE = `Usage: npm run bench:sync -- [options]
   --latency-user MS       terminal work per UserInfo call (default 10)
   --latency-face MS       terminal work per FDLib call (default 30)
   --concurrency N         SYNC_CONCURRENCY of the server (default = devices)
-  --sim-processes N       child processes the terminals are spread over (default 2)
+  --sim-processes N       child processes the terminals are spread over (default: one per 5 terminals)
   --timeout S             give up after S seconds (default max(300, 4 × floor))
   --server tsx|dist       node --import tsx src/server.ts (default) or node dist/server.js (npm run build first)
 
@@ -66,7 +68,7 @@ function readArgs () {
       'latency-user': { type: 'string', default: '10' },
       'latency-face': { type: 'string', default: '30' },
       concurrency: { type: 'string' },
-      'sim-processes': { type: 'string', default: '2' },
+      'sim-processes': { type: 'string' },
       timeout: { type: 'string' },
       server: { type: 'string', default: 'tsx' },
       'async-commit': { type: 'boolean', default: false },
@@ -101,7 +103,7 @@ function readArgs () {
     nonceDiesOnUse: values['nonce-dies-on-use'] === undefined ? undefined : int('nonce-dies-on-use', values['nonce-dies-on-use'], 2),
     students, devices, latencyUser, latencyFace, floorS,
     concurrency: values.concurrency === undefined ? devices : int('concurrency', values.concurrency, 1),
-    simProcesses: Math.min(devices, int('sim-processes', values['sim-processes'], 1)),
+    simProcesses: values['sim-processes'] === undefined ? Math.ceil(devices / TERMINALS_PER_SIMULATOR) : Math.min(devices, int('sim-processes', values['sim-processes'], 1)),
     timeoutS: values.timeout === undefined ? Math.max(300, Math.ceil(floorS * 4)) : int('timeout', values.timeout, 1),
   }
 }
@@ -304,6 +306,7 @@ async function run (a: Args) {
   const callsBefore = await api.isapiCalls()
   const rssIdleMb = await procStatusKb(pid, 'VmRSS') / 1024
   const heapIdle = await api.heap()
+  await api.eventLoopDelay() // starts a fresh measurement
   const cpuBefore = await cpuSeconds(pid)
   const rss = sampleRss(pid)
 
@@ -324,6 +327,7 @@ async function run (a: Args) {
     await sleep(POLL_MS)
   }
   const observedS = (Date.now() - posted) / 1000
+  const loopDelay = await api.eventLoopDelay()
   rss.stop()
   waits.stop()
   const cpuS = await cpuSeconds(pid) - cpuBefore
@@ -336,7 +340,11 @@ async function run (a: Args) {
 
   const createdAt = Date.parse(job.createdAt)
   const makespanS = (Date.parse(job.finishedAt!) - createdAt) / 1000
-  const calls = [...callsAfter].map(([op, n]) => [op, n - (callsBefore.get(op) ?? 0)] as const).filter(([, n]) => n > 0)
+  const callStats = [...callsAfter].map(([op, after]) => {
+    const before = callsBefore.get(op) ?? { count: 0, seconds: 0 }
+    return { op, count: after.count - before.count, seconds: after.seconds - before.seconds }
+  }).filter((c) => c.count > 0)
+  const calls = callStats.map((c) => [c.op, c.count] as const)
   const totalCalls = calls.reduce((sum, [, n]) => sum + n, 0)
   const timeline = await shareTimeline(db, jobId, createdAt, a.latencyUser + a.latencyFace)
 
@@ -365,10 +373,12 @@ async function run (a: Args) {
     ['floor', `${fmt(a.floorS, 2)} s = ${int(a.students)} × (${a.latencyUser} + ${a.latencyFace}) ms`],
     ['ratio', fmt(ratio, 3)],
     ['device calls', `${int(totalCalls)} → ${fmt(totalCalls / makespanS)} calls/s (${calls.map(([op, n]) => `${op} ${int(n)}`).join(', ')})`],
+    ['time per call', `${callStats.map((c) => `${c.op} ${fmt(1000 * c.seconds / c.count, 1)} ms`).join(', ')} on average, as the server saw them (auth round trips included)`],
     ['digest challenges', `${fmt(100 * challenged.length / Math.max(1, logged.length))} % of the last ${int(logged.length)} terminal requests were 401 round trips (${[...challengedOn].map(([k, n]) => `${k} ${int(n)}`).join(', ')})`],
     ['shares', `started ${timeline.startLagMs.min}–${timeline.startLagMs.max} ms after the job; ran ${fmt(timeline.shareSeconds.min, 2)}–${fmt(timeline.shareSeconds.max, 2)} s`],
     ['time per item', `p50 ${fmt(timeline.itemGapMs.p50)} ms, p90 ${fmt(timeline.itemGapMs.p90)} ms, p99 ${fmt(timeline.itemGapMs.p99)} ms, max ${fmt(timeline.itemGapMs.max)} ms (floor ${a.latencyUser + a.latencyFace} ms)`],
     ['stalls', `${timeline.stalls.count} gaps > floor + 250 ms, ${fmt(timeline.stalls.seconds, 2)} s per device on average`],
+    ['event loop delay', `p50 ${fmt(loopDelay.p50, 1)} ms, p99 ${fmt(loopDelay.p99, 1)} ms, max ${fmt(loopDelay.max, 1)} ms in the server during the sync`],
     ['server CPU', `${fmt(cpuS)} s during the sync (${fmt(100 * cpuS / makespanS, 0)} % of one core)`],
     ['other CPU', `simulators ${fmt(simCpuS)} s; Postgres ${fmt(pgCpu.seconds)} s (${pgCpu.backends} backends of this database, whole run); machine load ${os.loadavg().map((l) => fmt(l, 2)).join(' ')}`],
     ['DB sessions', `active on average during the sync: ${waits.summary()}`],

@@ -63,9 +63,11 @@ export const zNum = z.union([z.number(), z.string().trim().regex(/^-?\d+(\.\d+)?
 export const zBool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
 export const zStr = z.union([z.string(), z.number().transform(String)])
 
+// Read on every answer: plain checks rather than zInt, whose failed branches build error objects.
 function toInt (v: unknown): number | undefined {
-  const r = zInt.safeParse(textOf(v))
-  return r.success ? r.data : undefined
+  const t = textOf(v)
+  if (typeof t === 'number') return Number.isInteger(t) ? t : undefined
+  return typeof t === 'string' && /^\s*-?\d+\s*$/.test(t) ? Number(t) : undefined
 }
 function toStr (v: unknown): string | undefined {
   const t = textOf(v)

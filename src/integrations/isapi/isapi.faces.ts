@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { zStr } from './isapi.decode.js'
+import { randomHex } from './isapi.digest.js'
 import { MAX_PAGE_SIZE, chunk, clampPageSize, collect, scanPages, searchPageSchema } from './isapi.paging.js'
 import { jsonBody, localError, type IsapiRequester, type IsapiTimeouts, type RequestBody } from './isapi.request.js'
 import { employeeNoSchema } from './isapi.users.js'
@@ -15,7 +16,7 @@ export type FaceSource = { image: Buffer } | { faceURL: string }
  * The multipart body of ISAPI.md §5.2, byte for byte: the FaceDataRecord JSON part first and without
  * a filename, then the JPEG as face.jpg. Built as one Buffer so it goes out with a Content-Length.
  */
-export function buildFaceMultipart (employeeNo: string, jpeg: Buffer, boundary = `----facegate${randomBytes(12).toString('hex')}`) {
+export function buildFaceMultipart (employeeNo: string, jpeg: Buffer, boundary = `----facegate${randomHex(24)}`) {
   const record = JSON.stringify({ ...LIBRARY, FPID: employeeNo })
   const head = `--${boundary}\r\n` +
     'Content-Disposition: form-data; name="FaceDataRecord";\r\n' +
