@@ -50,7 +50,8 @@ const USAGE = `Usage: npm run bench:ingest -- [options]
   --students N            students, employeeNo 100001… (default 2000)
   --devices N             terminals, each with its own MAC, serial and serialNo sequence (default 50)
   --drain-timeout S       give up waiting for the inbox to drain after S seconds (default 600)
-  --server tsx|dist       node --import tsx src/server.ts (default) or node dist/server.js (npm run build first)
+  --server dist|tsx       node dist/server.js as npm start runs it (default; built first when src/ changed)
+                          or node --import tsx src/server.ts
 
 Diagnostics:
   --async-commit          synchronous_commit=off on the scratch database (what per-request WAL flushes cost)
@@ -71,7 +72,7 @@ function readArgs () {
       students: { type: 'string', default: '2000' },
       devices: { type: 'string', default: '50' },
       'drain-timeout': { type: 'string', default: '600' },
-      server: { type: 'string', default: 'tsx' },
+      server: { type: 'string', default: 'dist' },
       'async-commit': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       help: { type: 'boolean' },
@@ -86,7 +87,7 @@ function readArgs () {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${values[name]}"`)
     return n
   }
-  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be tsx (src/server.ts) or dist (dist/server.js after npm run build), got "${values.server}"`)
+  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be dist (dist/server.js, built if stale) or tsx (src/server.ts), got "${values.server}"`)
   return {
     seconds: num('seconds', 1),
     rate: num('rate', 1),

@@ -2,8 +2,8 @@
  * What the benchmarks share: clean-up whatever happens, child processes (the real server among
  * them), a scratch database, an API client, /proc and pg_stat_activity sampling, number formats.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFile, readdir, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -96,7 +96,7 @@ async function freePort () {
 const PASSED_ENV = /^(SYNC_|DB_POOL_MAX$|ISAPI_|FACE_UPLOAD_MODE$|MALLOC_ARENA_MAX$|UV_THREADPOOL_SIZE$)/
 
 export interface ServerOptions {
-  /** node --import tsx src/server.ts, or node dist/server.js (npm run build first). */
+  /** node dist/server.js as `npm start` runs it (built first if src/ changed), or node --import tsx src/server.ts. */
   server: 'tsx' | 'dist'
   databaseUrl: string
   dataDir: string
@@ -107,8 +107,25 @@ export interface ServerOptions {
   heapSnapshotDir?: string
 }
 
+async function newestChange (dir: string): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true })
+  const times = await Promise.all(entries.filter((e) => e.isFile()).map(async (e) => (await stat(path.join(e.parentPath, e.name))).mtimeMs))
+  return Math.max(0, ...times)
+}
+
+/** `npm run build` unless dist/server.js is newer than every file under src/ and prisma/. */
+async function buildIfStale () {
+  const built = await stat(path.join(ROOT, 'dist/server.js')).then((s) => s.mtimeMs, () => 0)
+  const changed = Math.max(await newestChange(path.join(ROOT, 'src')), await newestChange(path.join(ROOT, 'prisma')))
+  if (built > changed) return
+  process.stderr.write('[bench] dist/ is older than src/: npm run build\n')
+  const res = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
+  if (res.status !== 0) throw new Error('npm run build failed')
+}
+
 /** The real server on a free loopback port, LOG_LEVEL=warn; resolves once /health/ready answers. */
 export async function startServer (o: ServerOptions) {
+  if (o.server === 'dist') await buildIfStale()
   const port = await freePort()
   const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => PASSED_ENV.test(k)))
   const child = startChild('server', o.server === 'dist' ? 'dist/server.js' : 'src/server.ts', [], {

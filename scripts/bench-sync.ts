@@ -48,7 +48,8 @@ const USAGE = `Usage: npm run bench:sync -- [options]
   --concurrency N         SYNC_CONCURRENCY of the server (default = devices)
   --sim-processes N       child processes the terminals are spread over (default: one per 5 terminals)
   --timeout S             give up after S seconds (default max(300, 4 × floor))
-  --server tsx|dist       node --import tsx src/server.ts (default) or node dist/server.js (npm run build first)
+  --server dist|tsx       node dist/server.js as npm start runs it (default; built first when src/ changed)
+                          or node --import tsx src/server.ts
 
 Diagnostics:
   --async-commit          synchronous_commit=off on the scratch database (what per-item WAL flushes cost)
@@ -70,7 +71,7 @@ function readArgs () {
       concurrency: { type: 'string' },
       'sim-processes': { type: 'string' },
       timeout: { type: 'string' },
-      server: { type: 'string', default: 'tsx' },
+      server: { type: 'string', default: 'dist' },
       'async-commit': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       'sim-cpu-prof': { type: 'string' },
@@ -93,7 +94,7 @@ function readArgs () {
   const latencyUser = int('latency-user', values['latency-user'], 0)
   const latencyFace = int('latency-face', values['latency-face'], 0)
   const floorS = students * (latencyUser + latencyFace) / 1000
-  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be tsx (src/server.ts) or dist (dist/server.js after npm run build), got "${values.server}"`)
+  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be dist (dist/server.js, built if stale) or tsx (src/server.ts), got "${values.server}"`)
   return {
     server: values.server as 'tsx' | 'dist',
     asyncCommit: values['async-commit'] === true,
