@@ -58,7 +58,7 @@ export async function runBench (name: string, run: () => Promise<boolean>) {
 export interface Child { proc: ChildProcess, name: string, tail: () => string }
 
 export function startChild (name: string, script: string, args: string[], env: NodeJS.ProcessEnv, nodeFlags: string[] = []): Child {
-  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : ['--enable-source-maps']
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : []
   const proc = spawn(process.execPath, [...nodeFlags, ...loader, script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
@@ -114,7 +114,7 @@ async function newestChange (dir: string): Promise<number> {
 }
 
 /** `npm run build` unless dist/server.js is newer than every file under src/ and prisma/. */
-async function buildIfStale () {
+export async function buildIfStale () {
   const built = await stat(path.join(ROOT, 'dist/server.js')).then((s) => s.mtimeMs, () => 0)
   const changed = Math.max(await newestChange(path.join(ROOT, 'src')), await newestChange(path.join(ROOT, 'prisma')))
   if (built > changed) return
@@ -140,6 +140,8 @@ export async function startServer (o: ServerOptions) {
     ADMIN_PASSWORD: o.adminPassword,
     ...o.env,
   }, [
+    // As npm start runs it.
+    ...(o.server === 'dist' ? ['--enable-source-maps'] : []),
     // e.g. BENCH_NODE_FLAGS="--max-semi-space-size=2" to try V8 memory settings on the server.
     ...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),

@@ -22,9 +22,8 @@ import { parseArgs } from 'node:util'
 import type pg from 'pg'
 import sharp from 'sharp'
 import { normaliseFacePhoto } from '../src/lib/face-photo.js'
-import { startSimulatedTerminals } from '../src/simulator/terminal.js'
 import {
-  apiClient, connectDatabase, cpuSeconds, createScratchDatabase, exitedEarly, fmt, insertStudents, int, onCleanUp, postgresCpuSeconds,
+  apiClient, buildIfStale, connectDatabase, cpuSeconds, createScratchDatabase, exitedEarly, fmt, insertStudents, int, onCleanUp, postgresCpuSeconds,
   printRows, procStatusKb, quantile, runBench, sampleRss, sampleWaits, startChild, startServer, timeout, type ApiClient,
 } from './bench-support.js'
 
@@ -35,7 +34,6 @@ const POLL_MS = 500
 // The design in ../shared/seeds/003_791ff7c16f7b103f.txt: one call at a time, 1 s pause after each.
 const SEQUENTIAL_PAUSE_S = 1
 const CALLS_PER_PERSON = 2
-const SIMULATOR_CHILD = '--simulator-child'
 // Each real terminal has its own CPU; one event loop serving many simulated ones adds queueing no fleet has.
 const TERMINALS_PER_SIMULATOR = 5
 
@@ -112,14 +110,10 @@ type Args = ReturnType<typeof readArgs>
 
 // ---------- child processes ----------
 
-/**
- * Starts `count` terminals in one simulator process; resolves with their URLs as it prints them.
- * Not `src/simulator/cli.ts`: it numbers its terminals from 0 in every process, so two processes
- * would serve the same serial (and test-connection would refuse the second as a duplicate).
- */
+/** Starts `count` terminals in one simulator process (the CLI, from dist/ like the server); resolves with their URLs. */
 async function startSimulators (index: number, firstIndex: number, count: number, a: Args) {
-  const child = startChild(`simulator ${index + 1}`, 'scripts/bench-sync.ts', [
-    SIMULATOR_CHILD, '--first-index', String(firstIndex), '--devices', String(count),
+  const child = startChild(`simulator ${index + 1}`, a.server === 'dist' ? 'dist/simulator/cli.js' : 'src/simulator/cli.ts', [
+    '--first-index', String(firstIndex), '--devices', String(count),
     '--latency-user', String(a.latencyUser), '--latency-face', String(a.latencyFace),
     ...(a.nonceDiesOnUse ? ['--nonce-dies-on-use', String(a.nonceDiesOnUse)] : []),
   ], { PATH: process.env.PATH, HOME: process.env.HOME }, a.simCpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', a.simCpuProfDir] : [])
@@ -276,6 +270,7 @@ async function run (a: Args) {
   const databaseUrl = await createScratchDatabase(a.asyncCommit)
   log(`database ${new URL(databaseUrl).pathname.slice(1)}; data in ${dataDir}`)
 
+  if (a.server === 'dist') await buildIfStale()
   const perProcess = Array.from({ length: a.simProcesses }, (_, i) => Math.floor(a.devices / a.simProcesses) + (i < a.devices % a.simProcesses ? 1 : 0))
   const sims = await Promise.all(perProcess.map((count, i) => startSimulators(i, perProcess.slice(0, i).reduce((n, c) => n + c, 0), count, a)))
   const terminalUrls = sims.flatMap((s) => s.urls)
@@ -395,24 +390,4 @@ async function run (a: Args) {
   return job.status === 'succeeded' && complete === a.devices
 }
 
-/** The simulator child: like `npm run simulator`, with terminal numbers starting at --first-index. */
-async function simulatorChild (argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      'first-index': { type: 'string' }, devices: { type: 'string' }, 'latency-user': { type: 'string' }, 'latency-face': { type: 'string' }, 'nonce-dies-on-use': { type: 'string' },
-    },
-  })
-  const terminals = await startSimulatedTerminals(Number(values.devices), {
-    index: Number(values['first-index']),
-    nonceDiesOnUse: values['nonce-dies-on-use'] === undefined ? undefined : Number(values['nonce-dies-on-use']),
-    faults: { latencyUserMs: Number(values['latency-user']), latencyFaceMs: Number(values['latency-face']) },
-  })
-  terminals.forEach((t, i) => console.log(`#${i + 1} ${t.url}`))
-  const stop = () => { Promise.all(terminals.map((t) => t.close())).then(() => process.exit(0), () => process.exit(1)) }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-}
-
-if (process.argv[2] === SIMULATOR_CHILD) await simulatorChild(process.argv.slice(3))
-else await runBench('bench:sync', () => run(readArgs()))
+await runBench('bench:sync', () => run(readArgs()))

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 
 export interface SimulatorCliArgs {
   devices: number
+  firstIndex: number
   basePort: number
   host: string
   username?: string
@@ -10,6 +11,7 @@ export interface SimulatorCliArgs {
   latencyUserMs?: number
   latencyFaceMs?: number
   faultsFile?: string
+  nonceDiesOnUse?: number
   supportsSetUp: boolean
   supportsModify: boolean
   help: boolean
@@ -18,6 +20,8 @@ export interface SimulatorCliArgs {
 export const USAGE = `Usage: npm run simulator -- [options]
 
   --devices N          number of terminals (default 1)
+  --first-index I      number of the first terminal, which its serial, MAC and realm derive from (default 0);
+                       give each simulator process its own range so no two terminals look alike
   --base-port P        first port; terminal i listens on P+i (default 0 = any free port)
   --host H             listen address (default 127.0.0.1)
   --username U         digest username (default admin)
@@ -26,6 +30,7 @@ export const USAGE = `Usage: npm run simulator -- [options]
   --latency-user MS    extra delay on UserInfo requests
   --latency-face MS    extra delay on FDLib requests
   --faults FILE        JSON fault spec applied at start-up (same shape as POST /_sim/faults)
+  --nonce-dies-on-use N  a Digest nonce is refused on its Nth use (default 3, as a DS-K1T342 V4.48)
   --no-setup           behave like firmware without UserInfo/SetUp
   --no-modify          behave like firmware without UserInfo/Modify
   --help               this text`
@@ -43,6 +48,7 @@ export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
     allowPositionals: false,
     options: {
       devices: { type: 'string' },
+      'first-index': { type: 'string' },
       'base-port': { type: 'string' },
       host: { type: 'string' },
       username: { type: 'string' },
@@ -51,6 +57,7 @@ export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
       'latency-user': { type: 'string' },
       'latency-face': { type: 'string' },
       faults: { type: 'string' },
+      'nonce-dies-on-use': { type: 'string' },
       'no-setup': { type: 'boolean' },
       'no-modify': { type: 'boolean' },
       help: { type: 'boolean' },
@@ -61,6 +68,7 @@ export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
   if (basePort !== 0 && basePort + devices - 1 > 65535) throw new Error('--base-port + --devices exceeds port 65535')
   return {
     devices,
+    firstIndex: intArg('first-index', values['first-index'], 0, 100_000) ?? 0,
     basePort,
     host: values.host ?? '127.0.0.1',
     username: values.username,
@@ -69,6 +77,7 @@ export function parseSimulatorArgs (argv: string[]): SimulatorCliArgs {
     latencyUserMs: intArg('latency-user', values['latency-user'], 0, 600_000),
     latencyFaceMs: intArg('latency-face', values['latency-face'], 0, 600_000),
     faultsFile: values.faults,
+    nonceDiesOnUse: intArg('nonce-dies-on-use', values['nonce-dies-on-use'], 2, 1_000_000),
     supportsSetUp: values['no-setup'] !== true,
     supportsModify: values['no-modify'] !== true,
     help: values.help === true,

@@ -43,8 +43,9 @@ describe('simulator CLI arguments', () => {
   })
 
   it('reads every flag and refuses bad numbers or unknown flags', () => {
-    const args = parseSimulatorArgs(['--devices', '3', '--base-port', '18000', '--latency-user', '40', '--latency-face', '90', '--faults', 'f.json', '--no-setup'])
-    expect(args).toMatchObject({ devices: 3, basePort: 18000, latencyUserMs: 40, latencyFaceMs: 90, faultsFile: 'f.json', supportsSetUp: false })
+    const args = parseSimulatorArgs(['--devices', '3', '--first-index', '20', '--base-port', '18000', '--latency-user', '40', '--latency-face', '90', '--faults', 'f.json', '--nonce-dies-on-use', '9', '--no-setup'])
+    expect(args).toMatchObject({ devices: 3, firstIndex: 20, basePort: 18000, latencyUserMs: 40, latencyFaceMs: 90, faultsFile: 'f.json', nonceDiesOnUse: 9, supportsSetUp: false })
+    expect(() => parseSimulatorArgs(['--nonce-dies-on-use', '1'])).toThrow(/--nonce-dies-on-use/)
     expect(() => parseSimulatorArgs(['--devices', '0'])).toThrow(/--devices/)
     expect(() => parseSimulatorArgs(['--base-port', 'x'])).toThrow(/--base-port/)
     expect(() => parseSimulatorArgs(['--devices', '2', '--base-port', '65535'])).toThrow(/65535/)
@@ -66,20 +67,21 @@ describe('simulator start-up', () => {
     const dir = mkdtempSync(join(tmpdir(), 'facegate-sim-'))
     const faults = join(dir, 'faults.json')
     writeFileSync(faults, JSON.stringify({ busy: 1 }))
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli.ts', '--devices', '2', '--faults', faults, '--latency-user', '5'], { cwd: ROOT })
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/cli.ts', '--devices', '2', '--first-index', '7', '--faults', faults, '--latency-user', '5'], { cwd: ROOT })
     try {
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
       await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', () => { if (/#2 http:\/\/127\.0\.0\.1:\d+\n(.*\n){3}/.test(out)) resolve() })
+        child.stdout.on('data', () => { if (/#9 http:\/\/127\.0\.0\.1:\d+\n(.*\n){3}/.test(out)) resolve() })
         child.once('exit', (code) => reject(new Error(`simulator exited with ${code}: ${out}`)))
       })
-      const urls = [...out.matchAll(/^#\d+ (http:\/\/\S+)$/gm)].map((m) => m[1])
-      expect(urls).toHaveLength(2)
+      const urls = [...out.matchAll(/^#(\d+) (http:\/\/\S+)$/gm)].map((m) => [m[1], m[2]])
+      expect(urls.map(([n]) => n)).toEqual(['8', '9']) // numbered from --first-index, as their serials are
+      const [first, second] = urls.map(([, url]) => url)
       expect(out).toMatch(/user admin \/ Sim12345/)
       expect(out).toMatch(/serial DS-K1T673DX-BR20260305V031800EN\w{9} \(short \w{9}\) {2}mac ([0-9A-F]{2}:){5}[0-9A-F]{2}/)
-      expect((await fetch(`${urls[0]}/ISAPI/System/deviceInfo`)).status).toBe(503)
-      const state = await (await fetch(`${urls[1]}/_sim/state`)).json() as { faults: Record<string, unknown> }
+      expect((await fetch(`${first}/ISAPI/System/deviceInfo`)).status).toBe(503)
+      const state = await (await fetch(`${second}/_sim/state`)).json() as { faults: Record<string, unknown> }
       expect(state.faults).toMatchObject({ busy: 1, latencyUserMs: 5 })
     } finally {
       if (child.exitCode === null && child.signalCode === null) {

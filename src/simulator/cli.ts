@@ -29,6 +29,8 @@ async function main () {
     return
   }
   const terminals = await startSimulatedTerminals(args.devices, {
+    index: args.firstIndex,
+    nonceDiesOnUse: args.nonceDiesOnUse,
     basePort: args.basePort,
     host: args.host,
     username: args.username,
@@ -38,7 +40,7 @@ async function main () {
     faults: faultsFrom(args),
   })
   console.log(`facegate ISAPI simulator: ${terminals.length} terminal(s)`)
-  terminals.forEach((t, i) => console.log(describe(t, i)))
+  terminals.forEach((t, i) => console.log(describe(t, args.firstIndex + i)))
   const stop = () => {
     Promise.all(terminals.map((t) => t.close())).then(() => process.exit(0), () => process.exit(1))
   }
