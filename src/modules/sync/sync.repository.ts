@@ -102,7 +102,7 @@ export async function addCountsAndCheckCancel (sql: SqlRunner, jobId: string, d:
     ? await sql('sync_job_cancelled', 'SELECT cancelled_at IS NOT NULL AS cancelled FROM sync_jobs WHERE id = $1::uuid', [jobId])
     : await sql('sync_add_counts', `UPDATE sync_jobs SET done = done + $2, success = success + $3, failed = failed + $4, skipped = skipped + $5,
         last_error = COALESCE($6, last_error), updated_at = now() WHERE id = $1::uuid RETURNING cancelled_at IS NOT NULL AS cancelled`,
-      [jobId, d.done, d.success, d.failed, d.skipped, d.lastError])
+    [jobId, d.done, d.success, d.failed, d.skipped, d.lastError])
   return rows[0]?.cancelled === true
 }
 
