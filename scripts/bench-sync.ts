@@ -374,7 +374,7 @@ async function run (a: Args) {
     ['shares', `started ${timeline.startLagMs.min}–${timeline.startLagMs.max} ms after the job; ran ${fmt(timeline.shareSeconds.min, 2)}–${fmt(timeline.shareSeconds.max, 2)} s`],
     ['time per item', `p50 ${fmt(timeline.itemGapMs.p50)} ms, p90 ${fmt(timeline.itemGapMs.p90)} ms, p99 ${fmt(timeline.itemGapMs.p99)} ms, max ${fmt(timeline.itemGapMs.max)} ms (floor ${a.latencyUser + a.latencyFace} ms)`],
     ['stalls', `${timeline.stalls.count} gaps > floor + 250 ms, ${fmt(timeline.stalls.seconds, 2)} s per device on average`],
-    ['event loop delay', `p50 ${fmt(loopDelay.p50, 1)} ms, p99 ${fmt(loopDelay.p99, 1)} ms, max ${fmt(loopDelay.max, 1)} ms in the server during the sync`],
+    ['event loop delay', `p50 ${fmt(loopDelay.p50, 1)} ms, p99 ${fmt(loopDelay.p99, 1)} ms, max ${fmt(loopDelay.max, 1)} ms in the server during the sync (prom-client's 10 ms sampling interval included)`],
     ['server CPU', `${fmt(cpuS)} s during the sync (${fmt(100 * cpuS / makespanS, 0)} % of one core)`],
     ['other CPU', `simulators ${fmt(simCpuS)} s; Postgres ${fmt(pgCpu.seconds)} s (${pgCpu.backends} backends of this database, whole run); machine load ${os.loadavg().map((l) => fmt(l, 2)).join(' ')}`],
     ['DB sessions', `active on average during the sync: ${waits.summary()}`],
