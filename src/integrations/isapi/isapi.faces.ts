@@ -44,6 +44,24 @@ export function faceUrlPath (faceURL: string) {
   return u.pathname + u.search
 }
 
+// A sync sends one person's face to every terminal at about the same time: the multipart body (the
+// JPEG copied between two headers) is built once per person and picture, not once per terminal.
+// Keyed by the image Buffer itself: callers never change a picture's bytes after handing it over.
+const RECENT_BODIES_PER_IMAGE = 16
+const recentBodies = new WeakMap<Buffer, Map<string, ReturnType<typeof buildFaceMultipart>>>()
+
+function faceMultipartOf (employeeNo: string, image: Buffer) {
+  let byPerson = recentBodies.get(image)
+  if (!byPerson) recentBodies.set(image, byPerson = new Map())
+  let body = byPerson.get(employeeNo)
+  if (!body) {
+    if (byPerson.size >= RECENT_BODIES_PER_IMAGE) byPerson.delete(byPerson.keys().next().value as string)
+    body = buildFaceMultipart(employeeNo, image)
+    byPerson.set(employeeNo, body)
+  }
+  return body
+}
+
 /** Validates locally (nothing is sent for a bad input) and builds the upload body. */
 function uploadBody (r: IsapiRequester, operation: string, employeeNo: string, source: FaceSource, maxFaceBytes: number): RequestBody {
   if (!employeeNoSchema.safeParse(employeeNo).success) throw localError(r.deviceKey, operation, 'invalid employeeNo')
@@ -54,7 +72,7 @@ function uploadBody (r: IsapiRequester, operation: string, employeeNo: string, s
   const { image } = source
   if (image.length < 4 || image[0] !== 0xff || image[1] !== 0xd8) throw localError(r.deviceKey, operation, 'image must be a JPEG')
   if (image.length > maxFaceBytes) throw localError(r.deviceKey, operation, `image is ${image.length} bytes; the limit is ${maxFaceBytes}`)
-  return () => buildFaceMultipart(employeeNo, image)
+  return () => faceMultipartOf(employeeNo, image)
 }
 
 function createFaceSearch (r: IsapiRequester, t: IsapiTimeouts) {
