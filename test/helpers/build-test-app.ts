@@ -5,6 +5,7 @@ import { afterAll } from 'vitest'
 import { buildApp } from '../../src/app.js'
 import { parseEnv, type Config } from '../../src/config.js'
 import { createTestDatabase } from './db.js'
+import { freePort } from './until.js'
 
 export type TestApp = Awaited<ReturnType<typeof buildApp>>
 
@@ -39,4 +40,12 @@ export async function buildTestApp (env: Record<string, string> = {}) {
     await rm(dataDir, { recursive: true, force: true })
   })
   return app
+}
+
+/** The test app listening on a free loopback port that PUBLIC_BASE_URL names, for terminals that push to it. */
+export async function listeningTestApp (env: Record<string, string> = {}) {
+  const port = await freePort()
+  const app = await buildTestApp({ PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env })
+  await app.listen({ host: '127.0.0.1', port })
+  return { app, port }
 }

@@ -59,6 +59,20 @@ export async function addDevice (app: TestApp, headers: Record<string, string>, 
   return res.json() as { id: string, deviceId: string | null }
 }
 
+/**
+ * A terminal registered in the school whose connection test passed (so its serial and MAC are
+ * known), holding these persons, each with a face.
+ */
+export async function connectedTerminal (app: TestApp, headers: Record<string, string>, schoolId: string, options: SimulatedTerminalOptions, employeeNos: string[] = []) {
+  const terminal = await startTerminal(options)
+  const device = await addDevice(app, headers, schoolId, terminal)
+  const test = await app.inject({ method: 'POST', url: `/api/v1/schools/${schoolId}/devices/${device.id}/test-connection`, headers })
+  if (test.statusCode !== 200) throw new Error(`test-connection: ${test.statusCode} ${test.body}`)
+  const seed = await seedUsers(terminal, employeeNos)
+  for (const no of employeeNos) await seed.addFace(no, { image: await faceJpeg(240, Number(no)) })
+  return { terminal, device }
+}
+
 let nextIndex = 200
 /** A distinct terminal index (serial, MAC) for this test file. */
 export const nextTerminalIndex = () => nextIndex++

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
+import { buildTestApp, listeningTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
-import { addDevice, faceJpeg, seedClient, seedUsers, startTerminal } from '../../../test/helpers/terminals.js'
+import { addDevice, connectedTerminal, seedClient, startTerminal } from '../../../test/helpers/terminals.js'
 import { freePort, until } from '../../../test/helpers/until.js'
 import type { SimulatedTerminal } from '../../simulator/index.js'
 import { advanceWatermark, serialDedupeKey } from './webhook.processor.js'
@@ -52,19 +52,13 @@ describe('back-fill from a pushing terminal', () => {
   const watermark = async () => (await app.prisma.device.findUniqueOrThrow({ where: { id: device.id } })).lastEventSerialNo
 
   beforeAll(async () => {
-    port = await freePort()
-    app = await buildTestApp({ PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ATTENDANCE_BACKFILL_MINUTES: '0' })
-    await app.listen({ host: '127.0.0.1', port })
+    ;({ app, port } = await listeningTestApp({ ATTENDANCE_BACKFILL_MINUTES: '0' }))
     school = await createSchool(app, { timezone: 'Asia/Tashkent' })
     admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
     const klass = await createClass(app, school.id, { startTime: '08:00' })
     ali = await createStudent(app, school.id, { employeeNo: '3001', classId: klass.id })
     bona = await createStudent(app, school.id, { employeeNo: '3002', classId: klass.id })
-    terminal = await startTerminal({ index: 71, timeZone: 'CST-5:00:00' })
-    device = await addDevice(app, admin, school.id, terminal)
-    expect((await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/devices/${device.id}/test-connection`, headers: admin })).statusCode).toBe(200)
-    const seed = await seedUsers(terminal, ['3001', '3002'])
-    for (const no of ['3001', '3002']) await seed.addFace(no, { image: await faceJpeg(240, Number(no)) })
+    ;({ terminal, device } = await connectedTerminal(app, admin, school.id, { index: 71, timeZone: 'CST-5:00:00' }, ['3001', '3002']))
     const configured = await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/devices/${device.id}/configure-push`, headers: admin, payload: {} })
     expect(configured.json()).toMatchObject({ slotId: '1', matches: true })
   })

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
+import { listeningTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
-import { addDevice, faceJpeg, seedClient, seedUsers, startTerminal } from '../../../test/helpers/terminals.js'
-import { freePort, until } from '../../../test/helpers/until.js'
+import { addDevice, connectedTerminal, seedClient, startTerminal } from '../../../test/helpers/terminals.js'
+import { until } from '../../../test/helpers/until.js'
 import type { SimulatedTerminal } from '../../simulator/index.js'
 
 describe('push set-up, push status and the webhook self-test', () => {
@@ -18,19 +18,11 @@ describe('push set-up, push status and the webhook self-test', () => {
     app.inject({ method: 'POST', url: url(deviceId, 'configure-push'), headers, payload })
   const status = (deviceId: string, headers = admin) => app.inject({ method: 'GET', url: url(deviceId, 'push-status'), headers })
 
-  async function connectedTerminal (index: number, employeeNos: string[] = []) {
-    const terminal = await startTerminal({ index, timeZone: 'CST-5:00:00' })
-    const device = await addDevice(app, admin, school.id, terminal)
-    expect((await app.inject({ method: 'POST', url: url(device.id, 'test-connection'), headers: admin })).statusCode).toBe(200)
-    const seed = await seedUsers(terminal, employeeNos)
-    for (const no of employeeNos) await seed.addFace(no, { image: await faceJpeg(240, Number(no)) })
-    return { terminal, device }
-  }
+  const connected = (index: number, employeeNos: string[] = []) =>
+    connectedTerminal(app, admin, school.id, { index, timeZone: 'CST-5:00:00' }, employeeNos)
 
   beforeAll(async () => {
-    port = await freePort()
-    app = await buildTestApp({ PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ATTENDANCE_BACKFILL_MINUTES: '0' })
-    await app.listen({ host: '127.0.0.1', port })
+    ;({ app, port } = await listeningTestApp({ ATTENDANCE_BACKFILL_MINUTES: '0' }))
     school = await createSchool(app, { timezone: 'Asia/Tashkent' })
     admin = (await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers
     const info = await app.inject({ method: 'GET', url: `/api/v1/schools/${school.id}/webhook-info`, headers: admin })
@@ -45,7 +37,7 @@ describe('push set-up, push status and the webhook self-test', () => {
     beforeAll(async () => {
       const klass = await createClass(app, school.id, { startTime: '08:00' })
       student = await createStudent(app, school.id, { employeeNo: '6001', classId: klass.id })
-      ;({ terminal, device } = await connectedTerminal(80, ['6001']))
+      ;({ terminal, device } = await connected(80, ['6001']))
       await seedClient(terminal).setHttpHost('1', {
         url: '/other-vendor/events', ipAddress: '127.0.0.1', portNo: 9, protocolType: 'HTTP', parameterFormatType: 'XML', addressingFormatType: 'ipaddress',
       })
@@ -87,7 +79,7 @@ describe('push set-up, push status and the webhook self-test', () => {
   })
 
   it('reports a slot left with a rotated secret as ours but stale, and configure-push rewrites that same slot', async () => {
-    const { terminal, device } = await connectedTerminal(81)
+    const { terminal, device } = await connected(81)
     expect((await configure(device.id)).json()).toMatchObject({ slotId: '1', matches: true })
     await app.inject({ method: 'POST', url: `/api/v1/schools/${school.id}/webhook/rotate`, headers: admin, payload: { directions: ['in'], graceMinutes: 30 } })
 
@@ -139,7 +131,7 @@ describe('push set-up, push status and the webhook self-test', () => {
 
     it('sent as a terminal with a student\'s number, it is matched to both, and neither the day nor the device health keeps a trace', async () => {
       const student = await createStudent(app, school.id, { employeeNo: '6101' })
-      const { device } = await connectedTerminal(83)
+      const { device } = await connected(83)
       const health = () => app.prisma.device.findUniqueOrThrow({ where: { id: device.id }, select: { lastEventAt: true, lastEventSerialNo: true } })
       const deviceBefore = await health()
 
