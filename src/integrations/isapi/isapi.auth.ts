@@ -146,9 +146,8 @@ export async function renewChallenge (s: AuthSettings, send: SendOnce, calls = 1
   if (s.authMode !== 'digest' || usableChallenge(s, calls)) return
   try {
     guardLocal(s, 'renewChallenge')
-    const res = await send({ operation: 'renewChallenge', method: 'GET', path: PROBE_PATH, timeoutMs: s.probeTimeoutMs })
-    const challenge = res.status === 401 ? parseDigestChallenge(res.headers['www-authenticate']) : undefined
-    if (challenge && !s.state.challenge) s.state.challenge = { challenge, uses: 0, obtainedAt: s.now() }
+    const probed = await probe(s, { operation: 'renewChallenge', method: 'GET', path: PROBE_PATH, timeoutMs: s.probeTimeoutMs }, send)
+    if ('challenge' in probed && !s.state.challenge) s.state.challenge = { challenge: probed.challenge, uses: 0, obtainedAt: s.now() }
   } catch {}
 }
 

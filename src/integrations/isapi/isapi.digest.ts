@@ -29,25 +29,11 @@ export function parseDigestChallenge (header: string | string[] | undefined): Di
   return { realm: p.realm, nonce: p.nonce, qop: p.qop, opaque: p.opaque, algorithm: p.algorithm, stale: p.stale?.toLowerCase() === 'true' }
 }
 
-// HA1 depends only on the account and the device's realm: computed once, not on every request.
-const ha1Cache = new Map<string, string>()
-const HA1_CACHE_SIZE = 1000
-function ha1Of (username: string, realm: string, password: string) {
-  const key = `${username}:${realm}:${password}`
-  let ha1 = ha1Cache.get(key)
-  if (!ha1) {
-    if (ha1Cache.size >= HA1_CACHE_SIZE) ha1Cache.clear()
-    ha1 = md5(key)
-    ha1Cache.set(key, ha1)
-  }
-  return ha1
-}
-
 /** A random hex string from Node's buffered entropy (randomBytes costs a system call each time). */
 export const randomHex = (length: number) => randomUUID().replaceAll('-', '').slice(0, length)
 
 export function digestResponse (args: { username: string, password: string, method: string, uri: string, realm: string, nonce: string, nc: string, cnonce: string, qop?: string }) {
-  const ha1 = ha1Of(args.username, args.realm, args.password)
+  const ha1 = md5(`${args.username}:${args.realm}:${args.password}`)
   const ha2 = md5(`${args.method}:${args.uri}`)
   return args.qop ? md5(`${ha1}:${args.nonce}:${args.nc}:${args.cnonce}:${args.qop}:${ha2}`) : md5(`${ha1}:${args.nonce}:${ha2}`)
 }

@@ -46,19 +46,14 @@ export function faceUrlPath (faceURL: string) {
 
 // A sync sends one person's face to every terminal at about the same time: the multipart body (the
 // JPEG copied between two headers) is built once per person and picture, not once per terminal.
-// Keyed by the image Buffer itself: callers never change a picture's bytes after handing it over.
-const RECENT_BODIES_PER_IMAGE = 16
-const recentBodies = new WeakMap<Buffer, Map<string, ReturnType<typeof buildFaceMultipart>>>()
+// Keyed by the image Buffer itself (one person's photo; callers never change its bytes).
+const lastBody = new WeakMap<Buffer, { employeeNo: string, body: ReturnType<typeof buildFaceMultipart> }>()
 
 function faceMultipartOf (employeeNo: string, image: Buffer) {
-  let byPerson = recentBodies.get(image)
-  if (!byPerson) recentBodies.set(image, byPerson = new Map())
-  let body = byPerson.get(employeeNo)
-  if (!body) {
-    if (byPerson.size >= RECENT_BODIES_PER_IMAGE) byPerson.delete(byPerson.keys().next().value as string)
-    body = buildFaceMultipart(employeeNo, image)
-    byPerson.set(employeeNo, body)
-  }
+  const last = lastBody.get(image)
+  if (last?.employeeNo === employeeNo) return last.body
+  const body = buildFaceMultipart(employeeNo, image)
+  lastBody.set(image, { employeeNo, body })
   return body
 }
 

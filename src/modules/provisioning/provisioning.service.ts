@@ -10,7 +10,7 @@ import type { StudentPhotosService } from '../students/students.photos.js'
 import { employeeNo as employeeNoSchema } from '../students/students.schemas.js'
 import { toStudentDto, type StudentsService } from '../students/students.service.js'
 import type { JobsService } from '../sync/sync.jobs.js'
-import { upsertPersonDevice } from '../sync/sync.repository.js'
+import { isFinished, upsertPersonDevice } from '../sync/sync.repository.js'
 import { recordReportedResult } from './provisioning.repository.js'
 import type { DeviceResultBody, LinkStatus, ProvisionBody, ProvisionStudent, ProvisioningRetryBody, ProvisioningStatus } from './provisioning.schemas.js'
 
@@ -75,7 +75,7 @@ export function createProvisioningService ({ db, students, photos, jobs }: { db:
 
   async function statusOf (job: SyncJob) {
     const links = await linksOf(job.id)
-    return { links, status: overallStatus(links.map((l) => l.status), !['queued', 'running'].includes(job.status)) }
+    return { links, status: overallStatus(links.map((l) => l.status), isFinished(job.status)) }
   }
 
   async function answerOf (job: SyncJob, student: Student) {

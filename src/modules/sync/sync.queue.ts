@@ -31,19 +31,20 @@ export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, lo
   boss.on('error', (err) => o.log.error({ err }, 'job queue error'))
   let started = false
   const workerIds: string[] = []
+  const shareOptions = { expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 }
 
   // This process's idle workers look now instead of at their next poll (other processes still poll).
   const wakeWorkers = () => { for (const id of workerIds) boss.notifyWorker(id) }
 
   async function enqueue (share: ShareJob, startAfterSeconds = 0) {
-    await boss.send(QUEUE, share, { startAfter: startAfterSeconds, expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 })
+    await boss.send(QUEUE, share, { startAfter: startAfterSeconds, ...shareOptions })
     if (startAfterSeconds === 0) wakeWorkers()
   }
 
   /** All shares of a job in one insert, so that every device starts at about the same time. */
   async function enqueueAll (shares: ShareJob[]) {
     if (shares.length === 0) return
-    await boss.insert(shares.map((data) => ({ name: QUEUE, data, expireInSeconds: o.expireSeconds, retryLimit: 1000, retryDelay: 1 })))
+    await boss.insert(shares.map((data) => ({ name: QUEUE, data, ...shareOptions })))
     wakeWorkers()
   }
 

@@ -266,7 +266,8 @@ export function createSyncRunner (deps: RunnerDeps) {
       await closeShare(jobId, deviceId, err)
       return 'done'
     } finally {
-      await flush().catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated (the job is recounted when it ends)'))
+      // Only a slice that stopped early ('continue') still has counts here; the other paths flushed.
+      if (counts.done > 0) await flush().catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated (the job is recounted when it ends)'))
       await lock.release()
     }
   }
