@@ -100,9 +100,3 @@ export async function recomputeDays (db: DbClient, keys: DayKey[], repeatScanSec
       first_in_at = EXCLUDED.first_in_at, last_out_at = EXCLUDED.last_out_at, in_school = EXCLUDED.in_school, scan_count = EXCLUDED.scan_count,
       late_minutes = EXCLUDED.late_minutes, minutes_on_premises = EXCLUDED.minutes_on_premises, updated_at = now()`, JSON.stringify(rows))
 }
-
-/** One student's day, recomputed; the stored row (null when there is none). */
-export async function recomputeDay (db: DbClient, o: DayKey & { repeatScanSeconds: number }) {
-  await recomputeDays(db, [o], o.repeatScanSeconds)
-  return db.dailyAttendance.findUnique({ where: { studentId_date: { studentId: o.studentId, date: new Date(`${o.date}T00:00:00Z`) } } })
-}

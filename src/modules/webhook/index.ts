@@ -54,8 +54,6 @@ export function createWebhookModule (app: FastifyInstance, deps: { connector: De
   })
   app.decorate('eventProcessor', processor)
   return {
-    secrets,
-    processor,
     pictures,
     async register (api: FastifyInstance) {
       await api.register(webhookAdminRoutes, { secrets, publicBaseUrl: config.PUBLIC_BASE_URL })

@@ -8,6 +8,7 @@ import { recomputeDays, type DayKey } from '../attendance/daily.js'
 import { classifyEvent } from '../attendance/event-kinds.js'
 import type { DeviceConnector } from '../devices/device-connector.js'
 import { deviceSenderKey, insertEvents, passDirection, serialDedupeKey, type NewEvent } from './webhook.processor.js'
+import { pushDirectionOf } from './webhook.push-setup.js'
 
 export type BackfillTrigger = 'startup' | 'schedule' | 'gap' | 'manual'
 
@@ -94,10 +95,10 @@ export function createBackfill ({ db, connector, locks, log, repeatScanSeconds, 
     const numbers = [...new Set(events.map((e) => e.employeeNo).filter((n): n is string => !!n))]
     const students = numbers.length === 0
       ? []
-      : await db.student.findMany({ where: { schoolId: device.schoolId, employeeNo: { in: numbers } }, select: { id: true, employeeNo: true, deletedAt: true }, orderBy: { createdAt: 'asc' } })
-    const byNo = new Map<string, string>()
-    for (const s of students) if (!byNo.has(s.employeeNo) || !s.deletedAt) byNo.set(s.employeeNo, s.id)
-    const fallback = device.direction === 'out' ? 'out' : 'in'
+      : await db.student.findMany({ where: { schoolId: device.schoolId, employeeNo: { in: numbers } }, select: { id: true, employeeNo: true } })
+    // One student per number and school (a unique index; a soft-deleted student keeps it).
+    const byNo = new Map(students.map((s) => [s.employeeNo, s.id]))
+    const fallback = pushDirectionOf(device)
     return events.map((a) => {
       const occurredAt = a.occurredAt ?? (a.time ? parseDeviceDateTime(a.time, utcOffsetMinutes(timezone, new Date())) : undefined) ?? new Date()
       return {

@@ -70,8 +70,8 @@ const stableHash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)
  * identifies the terminal and the student, deduplicates on (sender, serialNo) — or a content hash
  * when there is no serial — and recomputes the days the new pass events touch.
  */
-export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, onGap, pictures }: {
-  db: PrismaClient, log: FastifyBaseLogger, repeatScanSeconds: number, onEvents?: (schoolId: string, count: number) => void
+export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictures }: {
+  db: PrismaClient, log: FastifyBaseLogger, repeatScanSeconds: number
   /** When set, pictures pushed with events are kept (EVENT_PICTURES). */
   pictures?: EventPictures
   /** Devices whose pushed events skipped serials: their log should be back-filled. */
@@ -184,9 +184,6 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
       for (const e of inserted) {
         if (e.countsForAttendance && e.studentId) touched.push({ schoolId: e.schoolId, studentId: e.studentId, date: localDateOf(e.occurredAt, (await schoolInfo(tx, e.schoolId)).timezone) })
       }
-      const bySchool = new Map<string, number>()
-      for (const e of inserted) bySchool.set(e.schoolId, (bySchool.get(e.schoolId) ?? 0) + 1)
-      for (const [schoolId, n] of bySchool) onEvents?.(schoolId, n)
       return rows.length
     }, { timeout: 60_000, maxWait: 10_000 })
     if (gaps.length > 0) onGap?.(gaps)
@@ -217,7 +214,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onEvents, on
     return current
   }
 
-  return { kick, drainOnce, invalidate: (schoolId: string) => { schools.delete(schoolId); students.delete(schoolId) } }
+  return { kick, invalidate: (schoolId: string) => { schools.delete(schoolId); students.delete(schoolId) } }
 }
 
 /** Inserts events, skipping duplicates; returns only those that were new. */
@@ -269,9 +266,14 @@ export function advanceWatermark (last: number | null, events: Array<Pick<NewEve
 /** Heartbeats and event times per device; returns the devices whose events show a gap. */
 async function noteDevices (tx: DbClient, events: NewEvent[], heartbeats: string[]) {
   const now = new Date()
-  for (const id of new Set(heartbeats)) await tx.device.update({ where: { id }, data: { lastHeartbeatAt: now, lastSeenAt: now } })
+  if (heartbeats.length > 0) await tx.device.updateMany({ where: { id: { in: [...new Set(heartbeats)] } }, data: { lastHeartbeatAt: now, lastSeenAt: now } })
   const byDevice = new Map<string, NewEvent[]>()
-  for (const e of events) if (e.deviceId) byDevice.set(e.deviceId, [...(byDevice.get(e.deviceId) ?? []), e])
+  for (const e of events) {
+    if (!e.deviceId) continue
+    const list = byDevice.get(e.deviceId)
+    if (list) list.push(e)
+    else byDevice.set(e.deviceId, [e])
+  }
   const gaps: string[] = []
   if (byDevice.size === 0) return gaps
   const marks = new Map((await tx.$queryRawUnsafe<Array<{ id: string, last: number | null, last_at: Date | null }>>(
