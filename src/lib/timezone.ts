@@ -1,13 +1,14 @@
 const formatters = new Map<string, Intl.DateTimeFormat>()
 
-function partsIn (at: Date, timeZone: string) {
+/** `YYYY-MM-DDTHH:mm:ss` wall-clock time in an IANA zone (terminals want local time without offset). */
+export function formatLocalDateTime (at: Date, timeZone: string) {
   let f = formatters.get(timeZone)
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
     formatters.set(timeZone, f)
   }
   const p = Object.fromEntries(f.formatToParts(at).map((x) => [x.type, x.value]))
-  return { date: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second) }
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`
 }
 
 // Offsets change at most on quarter hours (DST moves at :00 or :30): cache one per zone and quarter hour.
@@ -29,9 +30,8 @@ function offsetAt (at: Date, timeZone: string) {
 export const localDateOf = (at: Date, timeZone: string) => new Date(at.getTime() + offsetAt(at, timeZone) * 60_000).toISOString().slice(0, 10)
 
 /** Minutes `timeZone` is ahead of UTC at that instant. */
-export function utcOffsetMinutes (timeZone: string, at: Date) {
-  const p = partsIn(at, timeZone)
-  const asUtc = Date.UTC(+p.date.slice(0, 4), +p.date.slice(5, 7) - 1, +p.date.slice(8, 10), p.hour, p.minute, p.second)
+export function utcOffsetMinutes (timeZone: string, at: Date = new Date()) {
+  const asUtc = Date.parse(`${formatLocalDateTime(at, timeZone)}Z`)
   return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000)
 }
 

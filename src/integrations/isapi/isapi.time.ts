@@ -16,26 +16,8 @@ export function formatDeviceDateTime (date: Date, offsetMinutes: number) {
   return `${d}${formatUtcOffset(offsetMinutes)}`
 }
 
-const localFormatters = new Map<string, Intl.DateTimeFormat>()
-
-/** `YYYY-MM-DDTHH:mm:ss` wall-clock time in an IANA zone, for UserInfo.Valid (local, no offset). */
-export function formatLocalDateTime (date: Date, timeZone: string) {
-  let fmt = localFormatters.get(timeZone)
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-CA', {
-      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    })
-    localFormatters.set(timeZone, fmt)
-  }
-  const p = Object.fromEntries(fmt.formatToParts(date).map((x) => [x.type, x.value]))
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`
-}
-
-export function utcOffsetMinutesOf (timeZone: string, at: Date = new Date()) {
-  const local = formatLocalDateTime(at, timeZone)
-  const asUtc = Date.parse(`${local}Z`)
-  return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000)
-}
+// Wall-clock time and UTC offset of an IANA zone: the one implementation in lib/timezone.
+export { formatLocalDateTime, utcOffsetMinutes as utcOffsetMinutesOf } from '../../lib/timezone.js'
 
 export interface PosixTimeZone {
   /** Standard-time offset in minutes east of UTC (the POSIX sign inverted). */
