@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
-import { safeDecode, readUserCheck } from './isapi.decode.js'
+import { safeDecode, readLock, readUserCheck } from './isapi.decode.js'
 import { basicAuthorization, digestAuthorization, parseDigestChallenge, type DigestChallenge } from './isapi.digest.js'
 import { IsapiError, deviceAnswerError } from './isapi.errors.js'
 import type { IsapiDeviceState } from './isapi.registry.js'
@@ -119,8 +119,8 @@ async function probe (s: AuthSettings, req: IsapiHttpRequest, send: SendOnce): P
     : req
   const res = await send(probeReq)
   if (res.status === 401) {
-    const check = readUserCheck(safeDecode(res.body))
-    if (check?.locked) throw lockedError(s, req.operation, res.status, check.unlockTime)
+    const lock = readLock(res.body)
+    if (lock) throw lockedError(s, req.operation, res.status, lock.unlockTime)
     const challenge = parseDigestChallenge(res.headers['www-authenticate'])
     if (challenge) return { challenge }
     throw new IsapiError('DEVICE_AUTH_FAILED', `${req.operation}: device sent no Digest challenge (configure authMode basic if it only speaks Basic)`,
@@ -173,9 +173,9 @@ export async function sendWithAuth (s: AuthSettings, req: IsapiHttpRequest, send
   s.state.challenge = undefined
   // Re-challenge before this use next time: resending a body (a face) after a dead nonce doubles the upload.
   if (cached.uses > 1) s.state.nonceUsesLearned = Math.min(s.state.nonceUsesLearned ?? Infinity, cached.uses - 1)
-  const check = readUserCheck(safeDecode(res.body))
+  const lock = readLock(res.body)
   // Not a verdict on the password: the cached nonce may simply have died (no way to tell apart).
-  if (check?.locked) throw lockedError(s, req.operation, res.status, check.unlockTime)
+  if (lock) throw lockedError(s, req.operation, res.status, lock.unlockTime)
   const next = parseDigestChallenge(res.headers['www-authenticate'])
   return next ? await attemptFresh(s, req, send, next) : await viaProbe(s, req, send)
 }

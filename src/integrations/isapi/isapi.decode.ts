@@ -115,6 +115,16 @@ export function readUserCheck (decoded: DecodedBody): UserCheck | undefined {
   return { locked: lockStatus === 'lock' || lockStatus === 'locked', unlockTime, retryLoginTime, statusString }
 }
 
+/**
+ * The lock a 401 body reports, if any. Only `lockStatus` says locked, so the usual challenge body
+ * without it is not parsed: a firmware whose nonces die every two calls sends one per person.
+ */
+export function readLock (body: Buffer): { unlockTime?: number } | undefined {
+  if (!body.includes('lockStatus')) return undefined
+  const check = readUserCheck(safeDecode(body))
+  return check?.locked ? { unlockTime: check.unlockTime } : undefined
+}
+
 export function safeDecode (body: Buffer): DecodedBody {
   try {
     return decodeBody(body)
