@@ -1,4 +1,5 @@
 import type { DbClient } from '../../lib/db.js'
+import { closedJobStatus } from '../sync/sync.repository.js'
 
 export interface ReportedResult {
   jobId: string
@@ -43,15 +44,14 @@ export async function recordReportedResult (tx: DbClient, r: ReportedResult) {
     failed: (r.ok ? 0 : 1) - was('failed'),
     skipped: -was('skipped'),
   }
-  // SET expressions see the old counts, hence the deltas in the status too.
+  // Deltas, not a recount: a running job's shares still hold results they have not added yet
+  // (addCountsAndCheckCancel), which a recount would count twice. SET sees the old counts, hence the
+  // deltas in the status too.
   await tx.$executeRawUnsafe(`
     UPDATE sync_jobs SET total = total + $2, done = done + $3, success = success + $4, failed = failed + $5, skipped = skipped + $6,
       last_error = CASE WHEN $7::text IS NULL THEN last_error ELSE $7 END,
-      status = CASE WHEN status IN ('succeeded', 'partial', 'failed') THEN (CASE
-          WHEN failed + $5 = 0 THEN 'succeeded'
-          WHEN success + $4 + skipped + $6 = 0 THEN 'failed'
-          ELSE 'partial' END)::"SyncJobStatus"
-        ELSE status END,
+      status = CASE WHEN status IN ('succeeded', 'partial', 'failed')
+        THEN ${closedJobStatus({ success: 'success + $4', failed: 'failed + $5', skipped: 'skipped + $6' })} ELSE status END,
       updated_at = now()
     WHERE id = $1::uuid`,
   r.jobId, delta.total, delta.done, delta.success, delta.failed, delta.skipped, message)

@@ -10,7 +10,7 @@ import type { StudentPhotosService } from '../students/students.photos.js'
 import { employeeNo as employeeNoSchema } from '../students/students.schemas.js'
 import { toStudentDto, type StudentsService } from '../students/students.service.js'
 import type { JobsService } from '../sync/sync.jobs.js'
-import { isFinished, upsertPersonDevice } from '../sync/sync.repository.js'
+import { isFinished, itemsWithDevices, upsertPersonDevice } from '../sync/sync.repository.js'
 import { recordReportedResult } from './provisioning.repository.js'
 import type { DeviceResultBody, LinkStatus, ProvisionBody, ProvisionStudent, ProvisioningRetryBody, ProvisioningStatus } from './provisioning.schemas.js'
 
@@ -57,18 +57,14 @@ export function createProvisioningService ({ db, students, photos, jobs }: { db:
   }
 
   async function linksOf (jobId: string) {
-    const items = await db.syncJobItem.findMany({ where: { jobId }, orderBy: { id: 'asc' } })
-    const devices = await db.device.findMany({ where: { id: { in: items.map((i) => i.deviceId) } } })
-    const byId = new Map(devices.map((d) => [d.id, d]))
-    return items.flatMap((i) => {
-      const d = byId.get(i.deviceId)
-      if (!d) return []
+    return (await itemsWithDevices(db, jobId)).flatMap(({ item: i, device }) => {
+      if (!device) return []
       return [{
         id: String(i.id), provisioningId: jobId, studentId: i.studentId, deviceId: i.deviceId, status: linkStatusOf(i.status),
         employeeNoOnDevice: i.status === 'success' || i.status === 'skipped' ? i.employeeNo : null,
         attemptCount: i.attempts, lastError: i.status === 'skipped' ? null : i.errorMessage, errorCode: i.errorCode, step: i.step,
         lastAttemptAt: i.finishedAt?.toISOString() ?? null,
-        device: { id: d.id, name: d.name, deviceId: d.deviceId, location: d.location, direction: d.direction },
+        device,
       }]
     })
   }

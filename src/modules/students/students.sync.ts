@@ -4,7 +4,7 @@ import type { ActorContext } from '../../lib/context.js'
 import { withTransaction, type DbClient } from '../../lib/db.js'
 import { AppError } from '../../lib/errors.js'
 import type { JobSpec, JobsService } from '../sync/sync.jobs.js'
-import { isFinished } from '../sync/sync.repository.js'
+import { isFinished, itemsWithDevices } from '../sync/sync.repository.js'
 import type { StudentPhotosService } from './students.photos.js'
 import type { CreateStudentInput, DeviceResult, StudentSync, SyncMode, SyncOptions, UpdateStudentInput } from './students.schemas.js'
 import { toStudentDto, type StudentsService } from './students.service.js'
@@ -74,10 +74,7 @@ export function createStudentSyncService (deps: { db: PrismaClient, students: St
   }
 
   async function itemsOf (jobId: string) {
-    const items = await db.syncJobItem.findMany({ where: { jobId }, orderBy: { id: 'asc' } })
-    const devices = await db.device.findMany({ where: { id: { in: items.map((i) => i.deviceId) } }, select: { id: true, name: true } })
-    const names = new Map(devices.map((d) => [d.id, d.name]))
-    return items.map((item) => ({ item, result: resultOf(item, names.get(item.deviceId) ?? '') }))
+    return (await itemsWithDevices(db, jobId)).map(({ item, device }) => ({ item, result: resultOf(item, device?.name ?? '') }))
   }
 
   /** Cancels a job that outlived the wait and gives the items in flight a moment to end. */

@@ -4,6 +4,7 @@ import { waitForJob } from '../../../test/helpers/jobs.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
 import { facesOn, namesOn, syncSchool } from '../../../test/helpers/sync-school.js'
 import { addDevice, faceJpeg, seedUsers, startTerminal } from '../../../test/helpers/terminals.js'
+import { schoolWithBystander } from './test/school-with-bystander.js'
 
 describe('POST /schools/:schoolId/devices/:deviceId/clone', () => {
   let app: TestApp
@@ -16,11 +17,7 @@ describe('POST /schools/:schoolId/devices/:deviceId/clone', () => {
     app.inject({ method: 'POST', url: `/api/v1/schools/${schoolId}/devices/${deviceId}/clone`, headers, payload })
 
   it('pushes every active student from the database onto one terminal only', async () => {
-    const s = await syncSchool(app)
-    const target = await startTerminal({ index: 1 })
-    const bystander = await startTerminal({ index: 2 })
-    const device = await addDevice(app, s.admin, s.school.id, target)
-    await addDevice(app, s.admin, s.school.id, bystander)
+    const { s, terminal: target, device, bystander } = await schoolWithBystander(app)
     const students = await s.addStudents(3)
     await s.addStudents(1, { photos: false, over: { status: 'inactive' } })
 

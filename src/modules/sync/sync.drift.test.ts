@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { waitForJob } from '../../../test/helpers/jobs.js'
-import { facesOn, namesOn, syncSchool } from '../../../test/helpers/sync-school.js'
-import { addDevice, seedClient, startTerminal } from '../../../test/helpers/terminals.js'
+import { facesOn, namesOn } from '../../../test/helpers/sync-school.js'
+import { seedClient } from '../../../test/helpers/terminals.js'
+import { schoolWithBystander } from './test/school-with-bystander.js'
 
 describe('device drift', () => {
   let app: TestApp
@@ -12,11 +13,7 @@ describe('device drift', () => {
   })
 
   it('reports what was changed on the terminal behind our back, and one repair call puts it right', async () => {
-    const s = await syncSchool(app)
-    const t = await startTerminal({ index: 1 })
-    const other = await startTerminal({ index: 2 })
-    const device = await addDevice(app, s.admin, s.school.id, t)
-    await addDevice(app, s.admin, s.school.id, other)
+    const { s, terminal: t, device, bystander } = await schoolWithBystander(app)
     const [deleted, renamed, faceless, editedInDb, untouched] = await s.addStudents(5)
     const fullName = (st: { firstName: string, lastName: string }) => `${st.firstName} ${st.lastName}`
     expect(await waitForJob(app, s.admin, await s.startSync())).toMatchObject({ status: 'succeeded', counts: { success: 10 } })
@@ -39,7 +36,7 @@ describe('device drift', () => {
     await client.modifyUser({ employeeNo: renamed.employeeNo, name: 'Someone Else', gender: 'male', valid: { beginTime: '2026-01-01T00:00:00', endTime: '2037-12-31T23:59:59' } })
     await client.deleteFaces([faceless.employeeNo])
     await s.patchStudent(editedInDb.id, { lastName: 'Renamedova' })
-    const namesOnOther = namesOn(other)
+    const namesOnBystander = namesOn(bystander)
 
     const report = await drift()
     expect(report).toMatchObject({
@@ -68,13 +65,13 @@ describe('device drift', () => {
     expect(names['900001']).toBe('Stranger')
     const faces = facesOn(t)
     expect(Object.keys(faces).sort()).toEqual([deleted, renamed, faceless, editedInDb, untouched].map((st) => st.employeeNo).sort())
-    expect(faces[faceless.employeeNo]).toBe(facesOn(other)[faceless.employeeNo])
+    expect(faces[faceless.employeeNo]).toBe(facesOn(bystander)[faceless.employeeNo])
 
     const second = await repair({ removeExtra: true })
     expect(await waitForJob(app, s.admin, second.jobId)).toMatchObject({ status: 'succeeded', progress: { total: 1 }, counts: { success: 1 } })
     expect(await drift()).toMatchObject({ inSync: true, counts: { onDevice: 5, missing: 0, extra: 0, outdated: 0 }, missing: [], extra: [], outdated: [] })
     expect(namesOn(t)['900001']).toBeUndefined()
     // The repair touched only the drifting terminal.
-    expect(namesOn(other)).toEqual(namesOnOther)
+    expect(namesOn(bystander)).toEqual(namesOnBystander)
   })
 })

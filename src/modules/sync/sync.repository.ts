@@ -141,14 +141,32 @@ export async function markPersonsFailed (db: DbClient, jobId: string, deviceId: 
   jobId, deviceId, message.slice(0, 1000))
 }
 
+/** A job's items in order, each with its device (undefined when the device row is gone). */
+export async function itemsWithDevices (db: DbClient, jobId: string) {
+  const items = await db.syncJobItem.findMany({ where: { jobId }, orderBy: { id: 'asc' } })
+  const devices = await db.device.findMany({
+    where: { id: { in: items.map((i) => i.deviceId) } },
+    select: { id: true, name: true, deviceId: true, location: true, direction: true },
+  })
+  const byId = new Map(devices.map((d) => [d.id, d]))
+  return items.map((item) => ({ item, device: byId.get(item.deviceId) }))
+}
+
 export async function pendingItems (db: PrismaClient, jobId: string, deviceId: string, take: number) {
   return db.syncJobItem.findMany({ where: { jobId, deviceId, status: 'pending' }, orderBy: { id: 'asc' }, take })
 }
 
 /**
- * Closes the job once no device share is open: cancelled if asked, else succeeded / partial / failed
- * from the item counts. Returns the job when this call closed it.
+ * The status a job closes with, as SQL over a `sync_jobs` row and the given expressions for its
+ * success, failed and skipped counts: cancelled if asked, else succeeded / failed / partial.
  */
+export const closedJobStatus = (c: { success: string, failed: string, skipped: string }) => `(CASE
+  WHEN cancelled_at IS NOT NULL THEN 'cancelled'
+  WHEN ${c.failed} = 0 THEN 'succeeded'
+  WHEN ${c.success} + ${c.skipped} = 0 THEN 'failed'
+  ELSE 'partial' END)::"SyncJobStatus"`
+
+/** Closes the job once no device share is open, with its closedJobStatus. Returns the job when this call closed it. */
 export async function finishJobIfDone (db: DbClient, jobId: string) {
   // Counts are taken from the items: the progress counters may lag (they are added up per share) or
   // miss what a crashed share did last.
@@ -159,11 +177,7 @@ export async function finishJobIfDone (db: DbClient, jobId: string) {
       FROM sync_job_items WHERE job_id = $1::uuid
     )
     UPDATE sync_jobs SET done = c.done, success = c.success, failed = c.failed, skipped = c.skipped, total = GREATEST(sync_jobs.total, c.total),
-      status = (CASE
-        WHEN cancelled_at IS NOT NULL THEN 'cancelled'
-        WHEN c.failed = 0 THEN 'succeeded'
-        WHEN c.success + c.skipped = 0 THEN 'failed'
-        ELSE 'partial' END)::"SyncJobStatus",
+      status = ${closedJobStatus({ success: 'c.success', failed: 'c.failed', skipped: 'c.skipped' })},
       finished_at = now(), updated_at = now()
     FROM c
     WHERE id = $1::uuid AND status IN ('queued', 'running')
