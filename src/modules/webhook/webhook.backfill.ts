@@ -1,16 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Device, PrismaClient } from '../../generated/prisma/client.js'
 import type { EventFilter, IsapiAccessEvent, IsapiCapabilities, IsapiClient } from '../../integrations/isapi/index.js'
-import { parseDeviceDateTime } from '../../integrations/isapi/index.js'
 import type { DeviceLocks } from '../../lib/device-locks.js'
 import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
 import { recomputeDays, type DayKey } from '../attendance/daily.js'
-import { classifyEvent } from '../attendance/event-kinds.js'
 import type { DeviceConnector } from '../devices/device-connector.js'
-import { deviceSenderKey, insertEvents, passDirection, serialDedupeKey, type NewEvent } from './webhook.processor.js'
+import { accessEventFields, deviceSenderKey, insertEvents, serialDedupeKey, type NewEvent } from './webhook.processor.js'
 import { pushDirectionOf } from './webhook.push-setup.js'
-
-export type BackfillTrigger = 'startup' | 'schedule' | 'gap' | 'manual'
+import type { BackfillTrigger } from './webhook.schemas.js'
 
 export interface BackfillResult {
   deviceId: string
@@ -98,23 +95,16 @@ export function createBackfill ({ db, connector, locks, log, repeatScanSeconds, 
       : await db.student.findMany({ where: { schoolId: device.schoolId, employeeNo: { in: numbers } }, select: { id: true, employeeNo: true } })
     // One student per number and school (a unique index; a soft-deleted student keeps it).
     const byNo = new Map(students.map((s) => [s.employeeNo, s.id]))
-    const fallback = pushDirectionOf(device)
+    const fallbackDirection = pushDirectionOf(device)
     return events.map((a) => {
-      const occurredAt = a.occurredAt ?? (a.time ? parseDeviceDateTime(a.time, utcOffsetMinutes(timezone, new Date())) : undefined) ?? new Date()
+      const fields = accessEventFields(a, { device, fallbackDirection, timezone, receivedAt: new Date() })
       return {
         schoolId: device.schoolId,
         deviceId: device.id,
         studentId: a.employeeNo ? byNo.get(a.employeeNo) ?? null : null,
-        employeeNo: a.employeeNo,
-        direction: passDirection(device, a.attendanceStatus, fallback),
-        occurredAt,
-        deviceTime: a.time,
-        serialNo: a.serialNo,
-        major: a.major,
-        minor: a.minor,
-        ...classifyEvent(a.major, a.minor),
+        ...fields,
         source: 'backfill',
-        dedupeKey: serialDedupeKey(deviceSenderKey(device.id), a.serialNo as number, occurredAt),
+        dedupeKey: serialDedupeKey(deviceSenderKey(device.id), a.serialNo as number, fields.occurredAt),
         senderKey: null,
         inboxId: null,
         payload: a,

@@ -1,19 +1,21 @@
 import type { Device, DeviceBackfill, PrismaClient } from '../../generated/prisma/client.js'
 import type { BackfillResult } from './webhook.backfill.js'
+import type { BackfillTrigger } from './webhook.schemas.js'
 
 const iso = (d: Date | null) => d?.toISOString() ?? null
 
-export const toBackfillRunDto = (r: BackfillResult) => ({
-  status: r.status, mode: r.mode, fromSerial: r.fromSerial, toSerial: r.toSerial, found: r.found, inserted: r.inserted,
-  errorCode: r.errorCode, errorMessage: r.errorMessage, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt.toISOString(),
-})
+type BackfillRun = Pick<DeviceBackfill, 'fromSerial' | 'toSerial' | 'found' | 'inserted' | 'errorCode' | 'errorMessage' | 'startedAt' | 'finishedAt'> & { mode: string | null }
 
-const toHistoryDto = (r: DeviceBackfill) => ({
-  trigger: r.trigger as 'startup' | 'schedule' | 'gap' | 'manual',
-  mode: r.mode === 'serial' || r.mode === 'time' ? r.mode as 'serial' | 'time' : null,
+/** A back-fill run, just made or as recorded (where a run that never searched has mode 'none'). */
+const toBackfillDto = (r: BackfillRun) => ({
+  mode: (r.mode === 'serial' || r.mode === 'time' ? r.mode : null) as BackfillResult['mode'],
   fromSerial: r.fromSerial, toSerial: r.toSerial, found: r.found, inserted: r.inserted,
   errorCode: r.errorCode, errorMessage: r.errorMessage, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt.toISOString(),
 })
+
+export const toBackfillRunDto = (r: BackfillResult) => ({ status: r.status, ...toBackfillDto(r) })
+
+const toHistoryDto = (r: DeviceBackfill) => ({ trigger: r.trigger as BackfillTrigger, ...toBackfillDto(r) })
 
 /** What a terminal's event feed looks like from here: last push, last heartbeat, and what back-fill had to fill. */
 export async function deviceEventHealth (db: PrismaClient, device: Device) {

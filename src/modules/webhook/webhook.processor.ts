@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Device, PrismaClient } from '../../generated/prisma/client.js'
-import { parseDeviceDateTime, type IsapiPushEvent } from '../../integrations/isapi/index.js'
+import { parseDeviceDateTime, type IsapiAccessEvent, type IsapiPushEvent } from '../../integrations/isapi/index.js'
 import type { DbClient } from '../../lib/db.js'
 import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
 import { recomputeDays, type DayKey } from '../attendance/daily.js'
@@ -49,9 +49,29 @@ export const deviceSenderKey = (deviceId: string) => `device:${deviceId}`
 export const serialDedupeKey = (senderKey: string, serialNo: number, occurredAt: Date) => `${senderKey}:${serialNo}:${Math.floor(occurredAt.getTime() / 1000)}`
 
 /** A `both` terminal says in or out through attendanceStatus; otherwise `fallback` stands. */
-export function passDirection (device: Pick<Device, 'direction'> | null, attendanceStatus: string | null, fallback: 'in' | 'out') {
+function passDirection (device: Pick<Device, 'direction'> | null, attendanceStatus: string | null, fallback: 'in' | 'out') {
   if (device?.direction !== 'both' || (attendanceStatus !== 'checkIn' && attendanceStatus !== 'checkOut')) return fallback
   return attendanceStatus === 'checkIn' ? 'in' : 'out'
+}
+
+/**
+ * The fields of an event that come from the terminal's access event, the same whether it was pushed
+ * or back-filled. A device time without an offset is read in the school's zone as at `receivedAt`,
+ * and an event without a time is taken to have happened at `receivedAt`.
+ */
+export function accessEventFields (a: IsapiAccessEvent, { device, fallbackDirection, timezone, receivedAt }: {
+  device: Pick<Device, 'direction'> | null, fallbackDirection: 'in' | 'out', timezone: string, receivedAt: Date
+}) {
+  return {
+    employeeNo: a.employeeNo,
+    direction: passDirection(device, a.attendanceStatus, fallbackDirection),
+    occurredAt: a.occurredAt ?? (a.time ? parseDeviceDateTime(a.time, utcOffsetMinutes(timezone, receivedAt)) : undefined) ?? receivedAt,
+    deviceTime: a.time,
+    serialNo: a.serialNo,
+    major: a.major,
+    minor: a.minor,
+    ...classifyEvent(a.major, a.minor),
+  }
 }
 
 /** The school's device that sent this: by MAC, then serial number, then source IP. */
@@ -121,24 +141,15 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictu
         continue
       }
       const a = e.accessEvent
-      const occurredAt = a.occurredAt ?? (a.time ? parseDeviceDateTime(a.time, utcOffsetMinutes(info.timezone, row.received_at)) : undefined) ?? row.received_at
+      const fields = accessEventFields(a, { device, fallbackDirection: row.direction, timezone: info.timezone, receivedAt: row.received_at })
       const senderKey = device ? deviceSenderKey(device.id) : `sender:${e.macAddress ?? e.shortSerialNumber ?? e.ipAddress ?? row.remote_ip ?? 'unknown'}`
-      const kind = classifyEvent(a.major, a.minor)
-      const direction = passDirection(device, a.attendanceStatus, row.direction)
       out.push({
         schoolId: row.school_id,
         deviceId: device?.id ?? null,
         studentId: a.employeeNo ? await studentIdOf(tx, row.school_id, a.employeeNo) : null,
-        employeeNo: a.employeeNo,
-        direction,
-        occurredAt,
-        deviceTime: a.time,
-        serialNo: a.serialNo,
-        major: a.major,
-        minor: a.minor,
-        ...kind,
+        ...fields,
         source: 'push',
-        dedupeKey: a.serialNo !== null ? serialDedupeKey(senderKey, a.serialNo, occurredAt) : `hash:${stableHash({ senderKey, a })}`,
+        dedupeKey: a.serialNo !== null ? serialDedupeKey(senderKey, a.serialNo, fields.occurredAt) : `hash:${stableHash({ senderKey, a })}`,
         senderKey: device ? null : senderKey,
         inboxId: row.id,
         payload: e,

@@ -5,6 +5,7 @@ import type { ActorContext } from '../../lib/context.js'
 import { conflict, unprocessable } from '../../lib/errors.js'
 import { recordAudit } from '../audit/audit.repository.js'
 import type { DeviceConnector } from '../devices/device-connector.js'
+import { webhookPath } from './webhook.path.js'
 import type { WebhookDirection, WebhookSecrets } from './webhook.secrets.js'
 
 // The url field of a slot is at most this long on the terminals (ISAPI HttpHostNotification).
@@ -30,7 +31,7 @@ function targetOf (publicBaseUrl: string, schoolId: string, direction: WebhookDi
   if (isIP(host) === 6) throw unprocessable('PUBLIC_BASE_URL_UNUSABLE', 'Terminals push to an IPv4 address or a host name; PUBLIC_BASE_URL names an IPv6 address')
   const basePath = base.pathname.replace(/\/+$/, '')
   const https = base.protocol === 'https:'
-  const path = `${basePath}/webhook/${schoolId}/${direction}/${secret}`
+  const path = `${basePath}${webhookPath(schoolId, direction, secret)}`
   if (path.length > MAX_URL_PATH) throw unprocessable('PUBLIC_BASE_URL_UNUSABLE', `The webhook path would be ${path.length} characters; terminals keep at most ${MAX_URL_PATH}`)
   return { path, protocolType: https ? 'HTTPS' : 'HTTP', host, portNo: base.port ? Number(base.port) : https ? 443 : 80, basePath }
 }
@@ -50,7 +51,7 @@ export function createPushSetup ({ db, connector, secrets, publicBaseUrl }: {
   }
 
   /** A slot that carries this school's webhook path, whatever the host or secret (an older set-up of ours). */
-  const isOurs = (s: IsapiHttpHost, t: Target, schoolId: string) => !!s.url?.startsWith(`${t.basePath}/webhook/${schoolId}/`)
+  const isOurs = (s: IsapiHttpHost, t: Target, schoolId: string) => !!s.url?.startsWith(`${t.basePath}${webhookPath(schoolId)}/`)
 
   async function describe (device: Device, slots: IsapiHttpHost[], t: Target) {
     return Promise.all(slots.map(async (s) => {

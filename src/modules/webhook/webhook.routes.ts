@@ -8,6 +8,7 @@ import { unauthorized } from '../../lib/errors.js'
 import { schoolParams, uuid } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { parsePushBody } from './webhook.parse.js'
+import { webhookPath } from './webhook.path.js'
 import type { WebhookSecrets } from './webhook.secrets.js'
 
 const directionParam = z.enum(['in', 'out'])
@@ -127,8 +128,8 @@ export const webhookIntakeRoutes: FastifyPluginAsyncZod<IntakeOptions> = async (
     tags: ['webhook'], security: [], querystring: z.object({ secret: z.string().optional() }),
     response: { 200: z.object({ ok: z.literal(true), events: z.number().int() }) },
   }
-  app.post('/webhook/:schoolId/:direction', { logLevel: 'warn', schema: { ...schema, operationId: 'webhookIntake', params: intakeParams.omit({ secret: true }) } }, (req) => handler(req as never))
-  app.post('/webhook/:schoolId/:direction/:secret', { logLevel: 'warn', schema: { ...schema, operationId: 'webhookIntakeWithSecret', params: intakeParams } }, (req) => handler(req as never))
+  app.post(webhookPath(':schoolId', ':direction'), { logLevel: 'warn', schema: { ...schema, operationId: 'webhookIntake', params: intakeParams.omit({ secret: true }) } }, (req) => handler(req as never))
+  app.post(webhookPath(':schoolId', ':direction', ':secret'), { logLevel: 'warn', schema: { ...schema, operationId: 'webhookIntakeWithSecret', params: intakeParams } }, (req) => handler(req as never))
 }
 
 const webhookInfo = z.object({
@@ -149,8 +150,8 @@ export const webhookAdminRoutes: FastifyPluginAsyncZod<{ secrets: WebhookSecrets
   const info = async (schoolId: string) => ({
     directions: (await secrets.current(schoolId)).map((d) => ({
       ...d,
-      url: `${base}/webhook/${schoolId}/${d.direction}/${d.secret}`,
-      urlWithQuerySecret: `${base}/webhook/${schoolId}/${d.direction}?secret=${d.secret}`,
+      url: `${base}${webhookPath(schoolId, d.direction, d.secret)}`,
+      urlWithQuerySecret: `${base}${webhookPath(schoolId, d.direction)}?secret=${d.secret}`,
     })),
   })
 

@@ -17,7 +17,10 @@ export const backfillRun = z.object({
   finishedAt: instant,
 }).meta({ id: 'BackfillRun' })
 
-export const backfillHistoryItem = backfillRun.omit({ status: true }).extend({ trigger: z.enum(['startup', 'schedule', 'gap', 'manual']) })
+export const backfillTrigger = z.enum(['startup', 'schedule', 'gap', 'manual'])
+export type BackfillTrigger = z.infer<typeof backfillTrigger>
+
+export const backfillHistoryItem = backfillRun.omit({ status: true }).extend({ trigger: backfillTrigger })
 
 export const deviceHealth = z.object({
   deviceId: uuid,

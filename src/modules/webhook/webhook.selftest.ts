@@ -5,6 +5,7 @@ import { formatDeviceDateTime } from '../../integrations/isapi/index.js'
 import { notFound } from '../../lib/errors.js'
 import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
 import { recomputeDays } from '../attendance/daily.js'
+import { webhookPath } from './webhook.path.js'
 import type { createEventProcessor } from './webhook.processor.js'
 import type { WebhookDirection, WebhookSecrets } from './webhook.secrets.js'
 
@@ -83,10 +84,11 @@ export function createWebhookSelfTest ({ db, secrets, processor, post, repeatSca
         dateTime: formatDeviceDateTime(now, utcOffsetMinutes(school.timezone, now)),
       })
       const secret = (await secrets.current(schoolId)).find((d) => d.direction === o.direction)?.secret as string
-      // A device registered seconds ago must be known to the processor when the test impersonates it.
+      // The processor's device list may be seconds old. Its reload on an unknown sender does not help: a terminal
+      // registered or connection-tested since would be taken for another at the same address, so none is unknown.
       processor.invalidate(schoolId)
       const startedAt = new Date(Date.now() - 1000)
-      const answer = await post(`/webhook/${schoolId}/${o.direction}/${secret}`, body, contentType)
+      const answer = await post(webhookPath(schoolId, o.direction, secret), body, contentType)
       const accepted = answer.statusCode === 200
       const inbox = accepted ? await waitForInbox(schoolId, nonce, startedAt) : null
       const events = inbox ? await db.attendanceEvent.findMany({ where: { inboxId: inbox.id } }) : []
@@ -94,7 +96,7 @@ export function createWebhookSelfTest ({ db, secrets, processor, post, repeatSca
       const matchedDevice = event?.deviceId ? await db.device.findUnique({ where: { id: event.deviceId }, select: { id: true, name: true } }) : null
       const report = {
         delivery: answer.via,
-        url: `/webhook/${schoolId}/${o.direction}/***`,
+        url: webhookPath(schoolId, o.direction, '***'),
         statusCode: answer.statusCode,
         accepted,
         response: accepted ? null : safeJson(answer.body),
@@ -110,7 +112,7 @@ export function createWebhookSelfTest ({ db, secrets, processor, post, repeatSca
       if (inbox) {
         await db.attendanceEvent.deleteMany({ where: { inboxId: inbox.id } })
         await db.eventInbox.delete({ where: { id: inbox.id } })
-        if (event) await restore(event, before, startedAt)
+        if (event) await restore(event, before, startedAt, school.timezone)
         report.removed = true
       }
       return report
@@ -119,7 +121,7 @@ export function createWebhookSelfTest ({ db, secrets, processor, post, repeatSca
 
   async function restore (
     event: { schoolId: string, studentId: string | null, deviceId: string | null, occurredAt: Date, countsForAttendance: boolean },
-    before: Awaited<ReturnType<typeof snapshot>>, startedAt: Date
+    before: Awaited<ReturnType<typeof snapshot>>, startedAt: Date, timezone: string
   ) {
     const prev = before.devices.find((d) => d.id === event.deviceId)
     if (prev) {
@@ -127,8 +129,7 @@ export function createWebhookSelfTest ({ db, secrets, processor, post, repeatSca
       await db.device.updateMany({ where: { id: prev.id, lastSeenAt: { gte: startedAt } }, data: { lastSeenAt: prev.lastSeenAt } })
     }
     if (!event.studentId || !event.countsForAttendance) return
-    const school = await db.school.findUniqueOrThrow({ where: { id: event.schoolId }, select: { timezone: true } })
-    const date = localDateOf(event.occurredAt, school.timezone)
+    const date = localDateOf(event.occurredAt, timezone)
     // Other scans that day: their summary stands. None: the day goes back to what it was before the test.
     if (await recomputeDays(db, [{ schoolId: event.schoolId, studentId: event.studentId, date }], repeatScanSeconds) > 0) return
     const key = { studentId_date: { studentId: event.studentId, date: new Date(`${date}T00:00:00Z`) } }
