@@ -97,6 +97,28 @@ describe('webhook intake', () => {
     expect(rows.map((r) => r.deviceId)).toEqual([null, created.json().id])
   })
 
+  it('tells apart a terminal registered since the last push that shares an address with a known one', async () => {
+    const shared = await createSchool(app)
+    const sharedAdmin = (await signedInAs(app, 'SCHOOL_ADMIN', shared.id)).headers
+    const info = await app.inject({ method: 'GET', url: `/api/v1/schools/${shared.id}/webhook-info`, headers: sharedAdmin })
+    const inSecret = info.json().directions.find((d: { direction: string }) => d.direction === 'in').secret
+    const addGate = async (name: string, port: number) => (await app.inject({
+      method: 'POST', url: `/api/v1/schools/${shared.id}/devices`, headers: sharedAdmin, payload: { name, direction: 'in', host: '10.9.9.9', port },
+    })).json().id as string
+    const push = (serial: number) => post(pushBody(serial, '1', '2026-09-01T07:55:00+05:00'), `/webhook/${shared.id}/in/${inSecret}`)
+    const first = await addGate('Gate behind NAT 1', 8001)
+    await push(1)
+    await app.eventProcessor.kick()
+    // Its connection test would store the MAC the pushes carry.
+    const second = await addGate('Gate behind NAT 2', 8002)
+    await app.prisma.device.update({ where: { id: second }, data: { macAddress: 'aa:bb:cc:dd:ee:ff' } })
+    await sleep(1100)
+    await push(2)
+    await app.eventProcessor.kick()
+    const rows = await app.prisma.attendanceEvent.findMany({ where: { schoolId: shared.id }, orderBy: { serialNo: 'asc' } })
+    expect(rows.map((r) => r.deviceId)).toEqual([first, second])
+  })
+
   it('refuses a wrong or missing secret, a wrong direction, and malformed bodies with stable codes, keeping nothing', async () => {
     const before = await app.prisma.eventInbox.count()
     expectProblem(await post(pushBody(1), `/webhook/${school.id}/in/wrong-secret`), 401, 'WEBHOOK_SECRET_INVALID')

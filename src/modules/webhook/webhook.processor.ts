@@ -74,14 +74,26 @@ export function accessEventFields (a: IsapiAccessEvent, { device, fallbackDirect
   }
 }
 
+interface SenderMatch { device: Device, by: 'mac' | 'serial' | 'address' }
+
 /** The school's device that sent this: by MAC, then serial number, then source IP. */
-export function identifySender (devices: Device[], e: IsapiPushEvent, remoteIp: string | null) {
+function identifySender (devices: Device[], e: IsapiPushEvent, remoteIp: string | null): SenderMatch | null {
   const mac = e.macAddress?.toLowerCase()
   const short = e.shortSerialNumber
-  return (mac && devices.find((d) => d.macAddress?.toLowerCase() === mac)) ||
-    (short && devices.find((d) => d.serialNumber?.endsWith(short) || d.deviceId === short)) ||
-    devices.find((d) => d.host === e.ipAddress || d.host === remoteIp) || null
+  const byMac = mac ? devices.find((d) => d.macAddress?.toLowerCase() === mac) : undefined
+  if (byMac) return { device: byMac, by: 'mac' }
+  const bySerial = short ? devices.find((d) => d.serialNumber?.endsWith(short) || d.deviceId === short) : undefined
+  if (bySerial) return { device: bySerial, by: 'serial' }
+  const byAddress = devices.find((d) => d.host === e.ipAddress || d.host === remoteIp)
+  return byAddress ? { device: byAddress, by: 'address' } : null
 }
+
+/**
+ * The cached devices may predate this sender: none matches, or only the address does while the event
+ * names a MAC or serial none has (a terminal registered or connection-tested since, sharing an address).
+ */
+const mayBeNewSender = (match: SenderMatch | null, e: IsapiPushEvent) =>
+  !match || (match.by === 'address' && Boolean(e.macAddress || e.shortSerialNumber))
 
 const stableHash = (v: unknown) => createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32)
 
@@ -126,8 +138,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictu
   async function toEvents (tx: DbClient, row: InboxRow) {
     const parsed = parsePushBody(Buffer.from(row.body), row.content_type ?? undefined)
     let info = await schoolInfo(tx, row.school_id)
-    // A sender we do not know may be a terminal registered since the cache was filled.
-    if (parsed.events.some((e) => !identifySender(info.devices, e, row.remote_ip)) && Date.now() - info.at > UNKNOWN_SENDER_RELOAD_MS) {
+    if (parsed.events.some((e) => mayBeNewSender(identifySender(info.devices, e, row.remote_ip), e)) && Date.now() - info.at > UNKNOWN_SENDER_RELOAD_MS) {
       schools.delete(row.school_id)
       info = await schoolInfo(tx, row.school_id)
     }
@@ -135,7 +146,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictu
     const heartbeats: string[] = []
     const picturePath = pictures && parsed.picture ? await pictures.save(row.school_id, row.id, row.received_at, parsed.picture) : null
     for (const e of parsed.events) {
-      const device = identifySender(info.devices, e, row.remote_ip)
+      const device = identifySender(info.devices, e, row.remote_ip)?.device ?? null
       if (e.isHeartbeat || !e.accessEvent) {
         if (device) heartbeats.push(device.id)
         continue

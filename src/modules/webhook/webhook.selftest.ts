@@ -84,8 +84,8 @@ export function createWebhookSelfTest ({ db, secrets, processor, post, repeatSca
         dateTime: formatDeviceDateTime(now, utcOffsetMinutes(school.timezone, now)),
       })
       const secret = (await secrets.current(schoolId)).find((d) => d.direction === o.direction)?.secret as string
-      // The processor's device list may be seconds old. Its reload on an unknown sender does not help: a terminal
-      // registered or connection-tested since would be taken for another at the same address, so none is unknown.
+      // The processor reloads its device list for a sender it cannot place at most once a second; a
+      // terminal registered or connection-tested a moment ago must be known to it now.
       processor.invalidate(schoolId)
       const startedAt = new Date(Date.now() - 1000)
       const answer = await post(webhookPath(schoolId, o.direction, secret), body, contentType)
