@@ -92,6 +92,11 @@ export async function recordItem (sql: SqlRunner, r: ItemResult, pd?: PersonDevi
 
 export interface CountDelta { done: number, success: number, failed: number, skipped: number, lastError: string | null }
 export const emptyDelta = (): CountDelta => ({ done: 0, success: 0, failed: 0, skipped: 0, lastError: null })
+/** Both deltas in one; `newer`'s last error wins. */
+export const addDeltas = (newer: CountDelta, older: CountDelta): CountDelta => ({
+  done: newer.done + older.done, success: newer.success + older.success, failed: newer.failed + older.failed,
+  skipped: newer.skipped + older.skipped, lastError: newer.lastError ?? older.lastError,
+})
 
 /**
  * Adds a share's recent results to the job's progress counters and says whether the job was

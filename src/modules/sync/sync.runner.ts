@@ -10,7 +10,7 @@ import { cloneDeviceItem, planDeviceClone } from './sync.clone.js'
 import type { DeviceLocks } from '../../lib/device-locks.js'
 import { StepError, disablePerson, removePerson, syncPerson, type PersonOutcome } from './sync.person.js'
 import {
-  addCountsAndCheckCancel, emptyDelta, failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
+  addCountsAndCheckCancel, addDeltas, emptyDelta, failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
   type ItemResult, type PersonDeviceChange, type SqlRunner,
 } from './sync.repository.js'
 
@@ -202,17 +202,32 @@ export function createSyncRunner (deps: RunnerDeps) {
     const started = Date.now()
     let counts = emptyDelta()
     let flushedAt = 0
+    let flushing: Promise<void> | undefined
     let stop = false
     /** Adds this share's latest results to the job's counters and learns whether the job was cancelled. */
     const flush = async () => {
       const pending = counts
       counts = emptyDelta()
       flushedAt = Date.now()
-      if (await addCountsAndCheckCancel(deps.sql, jobId, pending)) stop = true
+      try {
+        if (await addCountsAndCheckCancel(deps.sql, jobId, pending)) stop = true
+      } catch (err) {
+        counts = addDeltas(counts, pending)
+        throw err
+      }
     }
-    const cancelled = async () => {
-      if (!stop && Date.now() - flushedAt >= COUNT_FLUSH_MS) await flush()
+    /** Counters go out every COUNT_FLUSH_MS while the next person is on its way; a cancel is seen on the answer. */
+    const cancelled = () => {
+      if (!stop && !flushing && Date.now() - flushedAt >= COUNT_FLUSH_MS) {
+        flushing = flush()
+          .catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated yet'))
+          .finally(() => { flushing = undefined })
+      }
       return stop
+    }
+    const flushNow = async () => {
+      await flushing
+      await flush()
     }
     try {
       await db.syncJob.updateMany({ where: { id: jobId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } })
@@ -222,7 +237,7 @@ export function createSyncRunner (deps: RunnerDeps) {
       if (!device.username || !device.passwordEncrypted) throw new DeviceFailure('DEVICE_NO_CREDENTIALS', `Device "${device.name}" has no username and password`)
       const ctx = await prepare(job, device)
       for (;;) {
-        if (await cancelled()) break
+        if (cancelled()) break
         const items = await pendingItems(db, jobId, deviceId, PAGE)
         if (items.length === 0) break
         const studentIds = items.flatMap((i) => (i.studentId ? [i.studentId] : []))
@@ -233,7 +248,7 @@ export function createSyncRunner (deps: RunnerDeps) {
         const byId = new Map(students.map((s) => [s.id, s]))
         ctx.persons = new Map(persons.map((p) => [p.studentId, p]))
         for (const item of items) {
-          if (await cancelled()) break
+          if (cancelled()) break
           const { result, pd } = await processItem(ctx, item, item.studentId ? byId.get(item.studentId) : undefined)
           // A Digest challenge good for the next person (a record and a face: two calls) is fetched
           // while this result is written, if the cached one would not last.
@@ -249,12 +264,12 @@ export function createSyncRunner (deps: RunnerDeps) {
           if (settings.pacingMs > 0) await sleep(settings.pacingMs)
         }
       }
-      await flush()
+      await flushNow()
       await closeShare(jobId, deviceId)
       return 'done'
     } catch (err) {
       // Counters first: closing may finish the job, which recounts it exactly.
-      await flush().catch(() => {})
+      await flushNow().catch(() => {})
       if (!(err instanceof DeviceFailure)) {
         if (isIsapiError(err) || (err as { statusCode?: number }).statusCode === 422) {
           await closeShare(jobId, deviceId, new DeviceFailure(errorCodeOf(err), (err as Error).message))
@@ -267,6 +282,7 @@ export function createSyncRunner (deps: RunnerDeps) {
       return 'done'
     } finally {
       // Only a slice that stopped early ('continue') still has counts here; the other paths flushed.
+      await flushing
       if (counts.done > 0) await flush().catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated (the job is recounted when it ends)'))
       await lock.release()
     }
