@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import type { Writable } from 'node:stream'
 import type { PrismaClient } from '../../generated/prisma/client.js'
 import type { ExportFilter } from './attendance.service.js'
+import { studentInClassesSql } from './attendance.visibility.js'
 
 const PAGE = 2000
 const COLUMNS = ['date', 'employeeNo', 'lastName', 'firstName', 'className', 'status', 'firstInAt', 'lastOutAt', 'lateMinutes', 'minutesOnPremises', 'scanCount', 'manual', 'note'] as const
@@ -33,7 +34,7 @@ async function * pages (db: PrismaClient, f: ExportFilter) {
              d.status::text, d.first_in_at, d.last_out_at, d.late_minutes, d.minutes_on_premises, d.scan_count, d.manual, d.note
       FROM daily_attendance d JOIN students s ON s.id = d.student_id LEFT JOIN classes c ON c.id = s.class_id
       WHERE d.school_id = $1::uuid AND d.date BETWEEN $2::date AND $3::date
-        AND ($4::text IS NULL OR d.status::text = $4) AND ($5::uuid[] IS NULL OR s.class_id = ANY($5::uuid[]))
+        AND ($4::text IS NULL OR d.status::text = $4) AND ${studentInClassesSql('d.student_id', 5)}
         ${after ? 'AND (d.date, d.student_id) > ($6::date, $7::uuid)' : ''}
       ORDER BY d.date, d.student_id LIMIT ${PAGE}`,
     f.schoolId, f.from, f.to, f.status, f.classIds, ...(after ? [after.date, after.studentId] : []))

@@ -34,6 +34,11 @@ describe('attendance', () => {
     await app.eventProcessor.kick()
   }
 
+  /** `count` active students without a class, in one statement. */
+  const insertStudents = (schoolId: string, count: number) => app.prisma.$executeRawUnsafe(`
+    INSERT INTO students (id, school_id, employee_no, first_name, last_name, gender, version, photo_version, created_at, updated_at)
+    SELECT gen_random_uuid(), $1::uuid, (100000 + n)::text, 'F' || n, 'L' || n, 'male', 1, 0, now(), now() FROM generate_series(1, $2::int) AS n`, schoolId, count)
+
   const day = (studentId: string, date: string) => app.prisma.dailyAttendance.findUnique({ where: { studentId_date: { studentId, date: new Date(`${date}T00:00:00Z`) } } })
 
   it('applies the late rule from the class start, in the school timezone, and recomputes a day when an earlier event arrives late', async () => {
@@ -62,7 +67,24 @@ describe('attendance', () => {
     const s2 = await createStudent(app, school.id, { classId: klass.id })
     const bulk = await app.inject({ method: 'POST', url: `${base()}/attendance/bulk`, headers: admin, payload: { date: '2026-09-04', studentIds: [s.id, s2.id], status: 'ABSENT' } })
     expect(bulk.json()).toEqual({ ok: true, updated: 2 })
+    expect(await day(s2.id, '2026-09-04')).toMatchObject({ status: 'ABSENT', manual: true, note: null })
+    const changes = async (studentId: string, date: string) =>
+      (await app.prisma.auditLog.findMany({ where: { action: 'set_attendance', entityId: `${studentId}/${date}` }, orderBy: { createdAt: 'asc' } })).map((a) => a.changes)
+    expect(await changes(s2.id, '2026-09-04')).toEqual([{ status: { before: null, after: 'ABSENT' }, manual: { before: null, after: true }, note: { before: null, after: null } }])
+    await app.inject({ method: 'POST', url: `${base()}/attendance/bulk`, headers: admin, payload: { date: '2026-09-03', studentIds: [s.id, s2.id], status: 'PRESENT', note: 'bus' } })
+    expect(await day(s.id, '2026-09-03')).toMatchObject({ status: 'PRESENT', manual: true, note: 'bus', scanCount: 1 })
+    expect((await changes(s.id, '2026-09-03'))[1]).toEqual({ status: { before: 'EXCUSED', after: 'PRESENT' }, note: { before: 'doctor', after: 'bus' } })
     expectProblem(await app.inject({ method: 'POST', url: `${base()}/attendance/bulk`, headers: admin, payload: { date: '2026-09-04', studentIds: ['00000000-0000-4000-8000-000000000000'], status: 'ABSENT' } }), 404, 'STUDENT_NOT_FOUND')
+  })
+
+  it('sets the most students a bulk change allows (2,000) in one go, each with its own audit entry', async () => {
+    const big = await createSchool(app, { timezone: 'UTC' })
+    await insertStudents(big.id, 2000)
+    const studentIds = (await app.prisma.student.findMany({ where: { schoolId: big.id }, select: { id: true } })).map((s) => s.id)
+    const bulk = await app.inject({ method: 'POST', url: `/api/v1/schools/${big.id}/attendance/bulk`, headers: (await signedInAs(app, 'SCHOOL_ADMIN', big.id)).headers, payload: { date: '2026-09-04', studentIds, status: 'EXCUSED' } })
+    expect(bulk.json()).toEqual({ ok: true, updated: 2000 })
+    expect(await app.prisma.dailyAttendance.count({ where: { schoolId: big.id, status: 'EXCUSED', manual: true } })).toBe(2000)
+    expect(await app.prisma.auditLog.count({ where: { schoolId: big.id, action: 'set_attendance' } })).toBe(2000)
   })
 
   it('marks absences after the cutoff in the school timezone, skipping weekends and holidays', async () => {
@@ -110,9 +132,7 @@ describe('attendance', () => {
   it('exports 100,000 rows page by page, in order, each exactly once', async () => {
     const big = await createSchool(app, { timezone: 'UTC' })
     const bigAdmin = (await signedInAs(app, 'SCHOOL_ADMIN', big.id)).headers
-    await app.prisma.$executeRawUnsafe(`
-      INSERT INTO students (id, school_id, employee_no, first_name, last_name, gender, version, photo_version, created_at, updated_at)
-      SELECT gen_random_uuid(), $1::uuid, (100000 + n)::text, 'F' || n, 'L' || n, 'male', 1, 0, now(), now() FROM generate_series(1, 1000) AS n`, big.id)
+    await insertStudents(big.id, 1000)
     await app.prisma.$executeRawUnsafe(`
       INSERT INTO daily_attendance (school_id, student_id, date, status, scan_count, updated_at)
       SELECT $1::uuid, s.id, DATE '2026-01-01' + d, 'PRESENT', 1, now() FROM students s, generate_series(0, 99) AS d WHERE s.school_id = $1::uuid`, big.id)

@@ -4,9 +4,10 @@ import { withTransaction } from '../../lib/db.js'
 import { badRequest, notFound } from '../../lib/errors.js'
 import { skip } from '../../lib/schemas.js'
 import { localDateOf, zonedInstant } from '../../lib/timezone.js'
-import { recordAudit } from '../audit/audit.repository.js'
+import { recordAudits } from '../audit/audit.repository.js'
 import { visibleClassScope } from '../classes/classes.service.js'
 import { isSchoolDay } from './attendance.absence.js'
+import { studentInClassesSql, studentsIn } from './attendance.visibility.js'
 import type { AttendanceListQuery, RangeQuery } from './attendance.schemas.js'
 
 const MAX_RANGE_DAYS = 366
@@ -50,10 +51,7 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
   }
 
   /** Students a user may see: teachers their classes' (a named class must be one of them). */
-  async function studentScope (ctx: ActorContext, classId?: string): Promise<Prisma.StudentWhereInput> {
-    const classIds = await visibleClassScope(db, ctx, classId)
-    return classIds ? { classId: { in: classIds } } : {}
-  }
+  const studentScope = async (ctx: ActorContext, classId?: string) => studentsIn(await visibleClassScope(db, ctx, classId))
 
   async function where (ctx: ActorContext, schoolId: string, q: RangeQuery): Promise<Prisma.DailyAttendanceWhereInput> {
     const { from, to } = await range(schoolId, q)
@@ -118,17 +116,14 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
       const { from, to, timezone } = await range(schoolId, q)
       const start = zonedInstant(from, '00:00', timezone)
       const end = zonedInstant(new Date(dateOnly(to).getTime() + 86_400_000).toISOString().slice(0, 10), '00:00', timezone)
-      const scope = await studentScope(ctx, q.classId)
-      const ids = Object.keys(scope).length > 0 ? (await db.student.findMany({ where: { schoolId, ...scope }, select: { id: true } })).map((s) => s.id) : null
+      const classIds = await visibleClassScope(db, ctx, q.classId)
       if (q.by === 'hour' || q.by === 'device') {
         const hour = q.by === 'hour'
-        const key = hour ? 'to_char(occurred_at AT TIME ZONE $4, \'HH24\')' : 'device_id::text'
-        const params: unknown[] = [schoolId, start, end, ...(hour ? [timezone] : []), ...(ids ? [ids] : [])]
-        const filter = ids ? `AND student_id = ANY($${params.length}::uuid[])` : ''
+        const key = hour ? 'to_char(occurred_at AT TIME ZONE $5, \'HH24\')' : 'device_id::text'
         const rows = await db.$queryRawUnsafe<Array<{ key: string | null, scans: bigint }>>(`
           SELECT ${key} AS key, count(*) AS scans FROM attendance_events
-          WHERE school_id = $1::uuid AND counts_for_attendance AND occurred_at >= $2 AND occurred_at < $3 ${filter}
-          GROUP BY 1 ORDER BY 1`, ...params)
+          WHERE school_id = $1::uuid AND counts_for_attendance AND occurred_at >= $2 AND occurred_at < $3 AND ${studentInClassesSql('student_id', 4)}
+          GROUP BY 1 ORDER BY 1`, schoolId, start, end, classIds, ...(hour ? [timezone] : []))
         const names = q.by === 'device' ? new Map((await db.device.findMany({ where: { schoolId }, select: { id: true, name: true } })).map((d) => [d.id, d.name])) : null
         return { by: q.by, from, to, rows: rows.map((r) => ({ key: r.key, label: names ? names.get(r.key ?? '') ?? null : r.key, scans: Number(r.scans) })) }
       }
@@ -138,8 +133,8 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
           count(*) FILTER (WHERE d.status = 'PRESENT') AS present, count(*) FILTER (WHERE d.status = 'LATE') AS late,
           count(*) FILTER (WHERE d.status = 'ABSENT') AS absent, count(*) FILTER (WHERE d.status = 'EXCUSED') AS excused
         FROM daily_attendance d JOIN students s ON s.id = d.student_id LEFT JOIN classes c ON c.id = s.class_id
-        WHERE d.school_id = $1::uuid AND d.date >= $2::date AND d.date <= $3::date ${ids ? 'AND d.student_id = ANY($4::uuid[])' : ''}
-        GROUP BY ${q.by === 'day' ? 'd.date' : 's.class_id'} ORDER BY 2`, schoolId, from, to, ...(ids ? [ids] : []))
+        WHERE d.school_id = $1::uuid AND d.date >= $2::date AND d.date <= $3::date AND ${studentInClassesSql('d.student_id', 4)}
+        GROUP BY ${q.by === 'day' ? 'd.date' : 's.class_id'} ORDER BY 2`, schoolId, from, to, classIds)
       return { by: q.by, from, to, rows: rows.map((r) => ({ key: r.key, label: r.label, present: Number(r.present), late: Number(r.late), absent: Number(r.absent), excused: Number(r.excused) })) }
     },
 
@@ -147,23 +142,21 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
     async setManual (ctx: ActorContext, schoolId: string, studentIds: string[], date: string, status: 'PRESENT' | 'LATE' | 'ABSENT' | 'EXCUSED', note?: string | null) {
       const found = await db.student.findMany({ where: { schoolId, id: { in: studentIds }, deletedAt: null, ...await studentScope(ctx) }, select: { id: true } })
       if (found.length !== new Set(studentIds).size) throw notFound('Student')
+      const ids = found.map((s) => s.id)
+      const days = { studentId: { in: ids }, date: dateOnly(date) }
+      const after = { status, manual: true, note: note ?? null }
       return withTransaction(db, async (tx) => {
-        const rows = []
-        for (const { id } of found) {
-          const key = { studentId_date: { studentId: id, date: dateOnly(date) } }
-          const before = await tx.dailyAttendance.findUnique({ where: key })
-          const after = await tx.dailyAttendance.upsert({
-            where: key, include,
-            create: { schoolId, studentId: id, date: dateOnly(date), status, manual: true, note: note ?? null },
-            update: { status, manual: true, note: note ?? null },
-          })
-          await recordAudit(tx, ctx, {
-            action: 'set_attendance', entity: 'attendance', entityId: `${id}/${date}`, schoolId,
-            before: before ? { status: before.status, manual: before.manual, note: before.note } : null, after: { status, manual: true, note: note ?? null },
-          })
-          rows.push(toDayRecord(after))
-        }
-        return rows
+        const before = await tx.dailyAttendance.findMany({ where: days, select: { studentId: true, status: true, manual: true, note: true } })
+        const beforeOf = new Map(before.map(({ studentId, ...day }) => [studentId, day]))
+        await tx.$executeRawUnsafe(`
+          INSERT INTO daily_attendance (school_id, student_id, date, status, manual, note, updated_at)
+          SELECT $1::uuid, id, $2::date, $3::"AttendanceStatus", true, $4, $6::timestamptz FROM unnest($5::uuid[]) AS id
+          ON CONFLICT (student_id, date) DO UPDATE SET status = EXCLUDED.status, manual = true, note = EXCLUDED.note, updated_at = EXCLUDED.updated_at`,
+        schoolId, date, status, after.note, ids, new Date())
+        await recordAudits(tx, ctx, ids.map((id) => ({
+          action: 'set_attendance', entity: 'attendance', entityId: `${id}/${date}`, schoolId, before: beforeOf.get(id) ?? null, after,
+        })))
+        return (await tx.dailyAttendance.findMany({ where: days, include })).map(toDayRecord)
       })
     },
   }

@@ -3,7 +3,10 @@ import { z } from 'zod'
 import { actorContext } from '../../lib/context.js'
 import { schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
-import { visibleClassIds } from '../classes/classes.service.js'
+import { visibleClassScope } from '../classes/classes.service.js'
+import { studentIdsIn } from './attendance.visibility.js'
+import { openEventFeed } from './events.feed.js'
+import { toEventDto } from './events.schemas.js'
 
 const POLL_MS = 1000
 const KEEPALIVE_MS = 15_000
@@ -24,12 +27,8 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   }, async (request, reply) => {
     const { schoolId } = request.params
-    const classIds = await visibleClassIds(app.prisma, actorContext(request))
-    const visible = classIds
-      ? new Set((await app.prisma.student.findMany({ where: { schoolId, classId: { in: classIds } }, select: { id: true } })).map((s) => s.id))
-      : null
-    const last = await app.prisma.attendanceEvent.findFirst({ where: { schoolId }, orderBy: { id: 'desc' }, select: { id: true } })
-    let lastEventId = last?.id ?? 0n
+    const visible = await studentIdsIn(app.prisma, schoolId, await visibleClassScope(app.prisma, actorContext(request)))
+    const nextEvents = await openEventFeed(app.prisma, schoolId, visible)
     let since = new Date()
     reply.hijack()
     const res = reply.raw
@@ -44,20 +43,11 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     try {
       while (connection.open) {
-        const events = await app.prisma.attendanceEvent.findMany({ where: { schoolId, id: { gt: lastEventId } }, orderBy: { id: 'asc' }, take: 500 })
-        for (const e of events) {
-          lastEventId = e.id
-          if (visible && (!e.studentId || !visible.has(e.studentId))) continue
-          send('event', {
-            id: String(e.id), deviceId: e.deviceId, studentId: e.studentId, employeeNo: e.employeeNo, direction: e.direction,
-            occurredAt: e.occurredAt.toISOString(), kind: e.kind, countsForAttendance: e.countsForAttendance, matched: e.studentId !== null,
-          })
-        }
+        for (const e of await nextEvents()) send('event', toEventDto(e))
         const checkedAt = new Date()
-        const days = await app.prisma.dailyAttendance.findMany({ where: { schoolId, updatedAt: { gte: since } }, orderBy: { updatedAt: 'asc' }, take: 500 })
+        const days = await app.prisma.dailyAttendance.findMany({ where: { schoolId, updatedAt: { gte: since }, ...visible }, orderBy: { updatedAt: 'asc' }, take: 500 })
         since = days.length === 500 ? days[days.length - 1].updatedAt : checkedAt
         for (const d of days) {
-          if (visible && !visible.has(d.studentId)) continue
           send('attendance', {
             studentId: d.studentId, date: d.date.toISOString().slice(0, 10), status: d.status, inSchool: d.inSchool, scanCount: d.scanCount,
             firstInAt: d.firstInAt?.toISOString() ?? null, lastOutAt: d.lastOutAt?.toISOString() ?? null, lateMinutes: d.lateMinutes,

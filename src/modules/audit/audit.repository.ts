@@ -38,20 +38,25 @@ export function diffFields (before: Record<string, unknown> | null | undefined, 
   return changes
 }
 
+const auditRow = (ctx: Pick<ActorContext, 'actor' | 'requestId' | 'ip'>, entry: AuditEntry) => ({
+  schoolId: entry.schoolId,
+  actorId: ctx.actor.id,
+  actorEmail: ctx.actor.email,
+  action: entry.action,
+  entity: entry.entity,
+  entityId: entry.entityId,
+  changes: diffFields(entry.before, entry.after) as Prisma.InputJsonValue,
+  requestId: ctx.requestId,
+  ip: ctx.ip,
+})
+
 export async function recordAudit (db: DbClient, ctx: Pick<ActorContext, 'actor' | 'requestId' | 'ip'>, entry: AuditEntry) {
-  await db.auditLog.create({
-    data: {
-      schoolId: entry.schoolId,
-      actorId: ctx.actor.id,
-      actorEmail: ctx.actor.email,
-      action: entry.action,
-      entity: entry.entity,
-      entityId: entry.entityId,
-      changes: diffFields(entry.before, entry.after) as Prisma.InputJsonValue,
-      requestId: ctx.requestId,
-      ip: ctx.ip,
-    },
-  })
+  await db.auditLog.create({ data: auditRow(ctx, entry) })
+}
+
+/** Many entries by one actor in one statement. */
+export async function recordAudits (db: DbClient, ctx: Pick<ActorContext, 'actor' | 'requestId' | 'ip'>, entries: AuditEntry[]) {
+  await db.auditLog.createMany({ data: entries.map((entry) => auditRow(ctx, entry)) })
 }
 
 export function createAuditRepository (db: DbClient) {

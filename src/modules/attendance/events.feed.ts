@@ -1,0 +1,42 @@
+import type { PrismaClient } from '../../generated/prisma/client.js'
+import { eventColumns } from './events.schemas.js'
+
+/**
+ * How long a transaction may still commit events after it began: longer than the event processor's
+ * 60-second transaction timeout. Processors run in several processes, so a batch holding lower ids can
+ * commit after a batch holding higher ids has already been read.
+ */
+export const LATE_COMMIT_MS = 90_000
+const PAGE = 500
+
+/**
+ * A school's new events, each returned once, including those committed late with ids below ones already
+ * returned. Every call re-reads the ids above a floor and skips those it has returned; the floor rises to
+ * the highest id that existed LATE_COMMIT_MS ago (nothing at or below it can still commit), so what it
+ * remembers is about that long of events.
+ */
+export async function openEventFeed (db: PrismaClient, schoolId: string, scope: { studentId?: { in: string[] } }) {
+  const idsAbove = async (floor: bigint) =>
+    (await db.attendanceEvent.findMany({ where: { schoolId, id: { gt: floor }, ...scope }, select: { id: true }, orderBy: { id: 'asc' } })).map((e) => e.id)
+  const highestId = async () => (await db.attendanceEvent.findFirst({ orderBy: { id: 'desc' }, select: { id: true } }))?.id ?? 0n
+
+  // What is there when the feed opens is not new (the primary key answers this at once; a late
+  // commit in the first moments, below that id, is the one thing the feed can miss).
+  let floor = await highestId()
+  const returned = new Set<bigint>()
+  const highest: Array<{ at: number, id: bigint }> = []
+
+  return async function next () {
+    const readAt = Date.now()
+    const fresh = (await idsAbove(floor)).filter((id) => !returned.has(id))
+    const events = []
+    for (let i = 0; i < fresh.length; i += PAGE) {
+      events.push(...await db.attendanceEvent.findMany({ where: { id: { in: fresh.slice(i, i + PAGE) } }, select: eventColumns, orderBy: { id: 'asc' } }))
+    }
+    for (const id of fresh) returned.add(id)
+    highest.push({ id: await highestId(), at: Date.now() })
+    while (highest[0].at <= readAt - LATE_COMMIT_MS) floor = highest.shift()!.id
+    for (const id of returned) if (id <= floor) returned.delete(id)
+    return events
+  }
+}
