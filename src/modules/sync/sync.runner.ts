@@ -89,18 +89,25 @@ export function createSyncRunner (deps: RunnerDeps) {
     }
   }
 
-  // Photo files never change (a new photo gets a new name), and the shares of one job read the same
-  // photos at about the same time: keep the most recent ones instead of reading each once per device.
-  const photos = new Map<string, Buffer>()
+  // Photo files never change (a new photo gets a new name), and the shares of one job ask for the same
+  // photos at about the same time: keep the most recently used reads (a read in progress included)
+  // instead of reading each once per device.
+  const photos = new Map<string, Promise<Buffer>>()
+  const readPhoto = (photoUrl: string) => {
+    let image = photos.get(photoUrl)
+    if (image) {
+      photos.delete(photoUrl)
+    } else {
+      image = readFile(path.join(deps.uploadsDir, photoUrl.replace(/^\/uploads\//, '')))
+      image.catch(() => photos.delete(photoUrl))
+      if (photos.size >= PHOTO_CACHE_SIZE) photos.delete(photos.keys().next().value as string)
+    }
+    photos.set(photoUrl, image)
+    return image
+  }
   const faceSource = async (photoUrl: string): Promise<FaceSource> => {
     if (settings.faceMode === 'url') return { faceURL: deps.signer.signedUrl(photoUrl, settings.faceUrlTtlSeconds) }
-    let image = photos.get(photoUrl)
-    if (!image) {
-      image = await readFile(path.join(deps.uploadsDir, photoUrl.replace(/^\/uploads\//, '')))
-      photos.set(photoUrl, image)
-      if (photos.size > PHOTO_CACHE_SIZE) photos.delete(photos.keys().next().value as string)
-    }
-    return { image }
+    return { image: await readPhoto(photoUrl) }
   }
 
   async function processItem (ctx: ShareContext, item: SyncJobItem, student: Student | undefined): Promise<{ result: ItemResult, pd?: PersonDeviceChange }> {
