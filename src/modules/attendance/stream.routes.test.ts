@@ -48,6 +48,7 @@ describe('live event stream', () => {
     })
     return {
       sent: () => [...text.matchAll(/event: event\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]).id as string),
+      days: () => [...text.matchAll(/event: attendance\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]) as { studentId: string, status: string }),
       close: () => req.destroy(),
     }
   }
@@ -68,6 +69,23 @@ describe('live event stream', () => {
       await sleep(2500)
       expect(stream.sent().sort()).toEqual([high, reservedAfterOpening, reservedBeforeOpening].sort())
       expect(stream.sent()).not.toContain(old)
+    } finally {
+      stream.close()
+    }
+  })
+
+  it('sends a day summary committed after a poll that it is stamped before, once', async () => {
+    const student = await createStudent(app, school.id)
+    const stream = await openStream((await signedInAs(app, 'SCHOOL_ADMIN', school.id)).headers)
+    try {
+      await sleep(1500)
+      // A recompute stamps the row with its transaction's start, seconds before it commits.
+      await app.prisma.$executeRawUnsafe(`
+        INSERT INTO daily_attendance (school_id, student_id, date, status, updated_at)
+        VALUES ($1::uuid, $2::uuid, current_date, 'PRESENT', now() - interval '5 seconds')`, school.id, student.id)
+      await until(async () => stream.days(), (days) => days.length > 0)
+      await sleep(2500)
+      expect(stream.days()).toEqual([expect.objectContaining({ studentId: student.id, status: 'PRESENT' })])
     } finally {
       stream.close()
     }

@@ -5,6 +5,7 @@ import { schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { visibleClassScope } from '../classes/classes.service.js'
 import { studentIdsIn } from './attendance.visibility.js'
+import { openDayFeed } from './days.feed.js'
 import { openEventFeed } from './events.feed.js'
 import { toEventDto } from './events.schemas.js'
 
@@ -29,7 +30,7 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     const { schoolId } = request.params
     const visible = await studentIdsIn(app.prisma, schoolId, await visibleClassScope(app.prisma, actorContext(request)))
     const nextEvents = await openEventFeed(app.prisma, schoolId, visible)
-    let since = new Date()
+    const nextDays = await openDayFeed(app.prisma, schoolId, visible)
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' })
@@ -44,10 +45,7 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     try {
       while (connection.open) {
         for (const e of await nextEvents()) send('event', toEventDto(e))
-        const checkedAt = new Date()
-        const days = await app.prisma.dailyAttendance.findMany({ where: { schoolId, updatedAt: { gte: since }, ...visible }, orderBy: { updatedAt: 'asc' }, take: 500 })
-        since = days.length === 500 ? days[days.length - 1].updatedAt : checkedAt
-        for (const d of days) {
+        for (const d of await nextDays()) {
           send('attendance', {
             studentId: d.studentId, date: d.date.toISOString().slice(0, 10), status: d.status, inSchool: d.inSchool, scanCount: d.scanCount,
             firstInAt: d.firstInAt?.toISOString() ?? null, lastOutAt: d.lastOutAt?.toISOString() ?? null, lateMinutes: d.lateMinutes,
