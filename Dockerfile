@@ -15,6 +15,7 @@ RUN npm run build && npm prune --omit=dev
 FROM node:22.12-bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends dumb-init && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     HOST=0.0.0.0 \
     PORT=3000 \
     DATA_DIR=/data

@@ -131,6 +131,8 @@ export async function startServer (o: ServerOptions) {
   const child = startChild('server', o.server === 'dist' ? 'dist/server.js' : 'src/server.ts', [], {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
+    // As npm start and the Dockerfile run it, unless the environment says otherwise.
+    MALLOC_ARENA_MAX: '2',
     ...passed,
     DATABASE_URL: o.databaseUrl,
     DATA_DIR: o.dataDir,
