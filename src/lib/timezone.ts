@@ -30,7 +30,7 @@ function offsetAt (at: Date, timeZone: string) {
 export const localDateOf = (at: Date, timeZone: string) => new Date(at.getTime() + offsetAt(at, timeZone) * 60_000).toISOString().slice(0, 10)
 
 /** Minutes `timeZone` is ahead of UTC at that instant. */
-export function utcOffsetMinutes (timeZone: string, at: Date = new Date()) {
+export function utcOffsetMinutes (timeZone: string, at: Date) {
   const asUtc = Date.parse(`${formatLocalDateTime(at, timeZone)}Z`)
   return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000)
 }

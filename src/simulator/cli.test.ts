@@ -80,6 +80,8 @@ describe('simulator start-up', () => {
       const [first, second] = urls.map(([, url]) => url)
       expect(out).toMatch(/user admin \/ Sim12345/)
       expect(out).toMatch(/serial DS-K1T673DX-BR20260305V031800EN\w{9} \(short \w{9}\) {2}mac ([0-9A-F]{2}:){5}[0-9A-F]{2}/)
+      // Identities follow --first-index too, so simulator processes started side by side never share one.
+      expect([...out.matchAll(/\(short (\w{9})\)/g)].map((m) => m[1])).toEqual(['FG0000008', 'FG0000009'])
       expect((await fetch(`${first}/ISAPI/System/deviceInfo`)).status).toBe(503)
       const state = await (await fetch(`${second}/_sim/state`)).json() as { faults: Record<string, unknown> }
       expect(state.faults).toMatchObject({ busy: 1, latencyUserMs: 5 })

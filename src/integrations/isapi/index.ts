@@ -20,5 +20,5 @@ export { pushEventSchema } from './isapi.events.js'
 export type { EventFilter, IsapiAccessEvent, IsapiPushEvent } from './isapi.events.js'
 export type { SearchPage, SearchStatus } from './isapi.paging.js'
 export {
-  formatDeviceDateTime, formatLocalDateTime, formatPosixTimeZone, formatUtcOffset, parseDeviceDateTime, parsePosixTimeZone, utcOffsetMinutesOf,
+  formatDeviceDateTime, formatPosixTimeZone, formatUtcOffset, parseDeviceDateTime, parsePosixTimeZone,
 } from './isapi.time.js'

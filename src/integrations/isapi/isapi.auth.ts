@@ -142,8 +142,11 @@ async function viaProbe (s: AuthSettings, req: IsapiHttpRequest, send: SendOnce)
  * the caller does other work. An unauthenticated GET costs no login; any failure is left for the
  * next call to meet.
  */
+/** Whether the next `calls` calls need no new challenge (Basic, or a cached nonce with that many uses left). */
+export const challengeLasts = (s: AuthSettings, calls = 1) => s.authMode !== 'digest' || usableChallenge(s, calls) !== undefined
+
 export async function renewChallenge (s: AuthSettings, send: SendOnce, calls = 1) {
-  if (s.authMode !== 'digest' || usableChallenge(s, calls)) return
+  if (challengeLasts(s, calls)) return
   try {
     guardLocal(s, 'renewChallenge')
     const probed = await probe(s, { operation: 'renewChallenge', method: 'GET', path: PROBE_PATH, timeoutMs: s.probeTimeoutMs }, send)

@@ -29,8 +29,15 @@ export function parseDigestChallenge (header: string | string[] | undefined): Di
   return { realm: p.realm, nonce: p.nonce, qop: p.qop, opaque: p.opaque, algorithm: p.algorithm, stale: p.stale?.toLowerCase() === 'true' }
 }
 
-/** A random hex string from Node's buffered entropy (randomBytes costs a system call each time). */
-export const randomHex = (length: number) => randomUUID().replaceAll('-', '').slice(0, length)
+/**
+ * Up to 32 hex characters cut from a random UUID (Node buffers its entropy; randomBytes costs a system
+ * call each time). Not every digit is random (the 13th is the UUID version), but a cnonce or a
+ * multipart boundary only needs to be unpredictable and unique, which 16 characters (60 bits) are.
+ */
+export function randomHex (length: number) {
+  if (length > 32) throw new RangeError(`randomHex gives at most 32 characters, not ${length}`)
+  return randomUUID().replaceAll('-', '').slice(0, length)
+}
 
 export function digestResponse (args: { username: string, password: string, method: string, uri: string, realm: string, nonce: string, nc: string, cnonce: string, qop?: string }) {
   const ha1 = md5(`${args.username}:${args.realm}:${args.password}`)

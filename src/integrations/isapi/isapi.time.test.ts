@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeBody, readResponseStatus, readUserCheck } from './isapi.decode.js'
 import { faceUrlPath } from './isapi.faces.js'
 import {
-  formatDeviceDateTime, formatLocalDateTime, formatPosixTimeZone, parseDeviceDateTime, parsePosixTimeZone, utcOffsetMinutesOf,
+  formatDeviceDateTime, formatPosixTimeZone, parseDeviceDateTime, parsePosixTimeZone,
 } from './isapi.time.js'
 
 describe('device time helpers', () => {
@@ -30,14 +30,6 @@ describe('device time helpers', () => {
     expect(formatDeviceDateTime(t, 300)).toBe('2026-04-25T09:20:09+05:00')
     expect(formatDeviceDateTime(t, -180)).toBe('2026-04-25T01:20:09-03:00')
     expect(formatDeviceDateTime(t, 0)).toBe('2026-04-25T04:20:09+00:00')
-  })
-
-  it('formats a local wall-clock time in an IANA zone for UserInfo.Valid', () => {
-    expect(formatLocalDateTime(new Date('2026-01-01T00:30:00Z'), 'Asia/Tashkent')).toBe('2026-01-01T05:30:00')
-    expect(formatLocalDateTime(new Date('2026-07-01T00:00:00Z'), 'America/Sao_Paulo')).toBe('2026-06-30T21:00:00')
-    expect(formatLocalDateTime(new Date('2026-07-01T12:00:00Z'), 'Europe/Berlin')).toBe('2026-07-01T14:00:00')
-    expect(utcOffsetMinutesOf('Asia/Tashkent')).toBe(300)
-    expect(utcOffsetMinutesOf('Europe/Berlin', new Date('2026-01-15T00:00:00Z'))).toBe(60)
   })
 
   it('parses device times with padded, unpadded or missing offsets', () => {

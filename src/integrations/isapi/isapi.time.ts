@@ -16,9 +16,6 @@ export function formatDeviceDateTime (date: Date, offsetMinutes: number) {
   return `${d}${formatUtcOffset(offsetMinutes)}`
 }
 
-// Wall-clock time and UTC offset of an IANA zone: the one implementation in lib/timezone.
-export { formatLocalDateTime, utcOffsetMinutes as utcOffsetMinutesOf } from '../../lib/timezone.js'
-
 export interface PosixTimeZone {
   /** Standard-time offset in minutes east of UTC (the POSIX sign inverted). */
   utcOffsetMinutes: number

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { request, type Dispatcher } from 'undici'
-import { renewChallenge, sendWithAuth, type AuthSettings, type IsapiHttpRequest, type IsapiHttpResponse } from './isapi.auth.js'
+import { challengeLasts, renewChallenge, sendWithAuth, type AuthSettings, type IsapiHttpRequest, type IsapiHttpResponse } from './isapi.auth.js'
 import { IsapiError, transportError } from './isapi.errors.js'
 import type { IsapiMetrics } from './isapi.metrics.js'
 import type { IsapiDeviceRegistry } from './isapi.registry.js'
@@ -34,8 +34,11 @@ export interface IsapiTransport {
   readonly deviceKey: string
   /** One logical request: queued per device, authenticated, then `interpret`ed; logged and counted. */
   call<T>(req: IsapiHttpRequest, interpret: (res: IsapiHttpResponse) => T): Promise<T>
-  /** Fetches a fresh Digest challenge in the device's queue unless the cached one will serve the next `calls` calls; never fails. */
-  renewAuth(calls?: number): Promise<void>
+  /**
+   * Fetches a fresh Digest challenge in the device's queue unless the cached one will serve the next
+   * `calls` calls (then it returns undefined: nothing is sent); never fails.
+   */
+  renewAuth(calls?: number): Promise<void> | undefined
 }
 
 async function readCapped (body: Dispatcher.ResponseData['body'], max: number, ctx: { deviceKey: string, operation: string }) {
@@ -139,6 +142,6 @@ export function createIsapiTransport (o: IsapiTransportOptions): IsapiTransport 
   return {
     deviceKey: o.deviceKey,
     call: (req, interpret) => o.registry.limiter.run(o.deviceKey, () => exchange(req, interpret)),
-    renewAuth: (calls) => o.registry.limiter.run(o.deviceKey, () => renewChallenge(auth, send, calls)),
+    renewAuth: (calls) => (challengeLasts(auth, calls) ? undefined : o.registry.limiter.run(o.deviceKey, () => renewChallenge(auth, send, calls))),
   }
 }
