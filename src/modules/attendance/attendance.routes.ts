@@ -60,8 +60,7 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ attendance: AttendanceSer
     schema: { tags, operationId: 'setAttendance', params: manualParams, body: manualBody, response: { 200: dayRecordSchema } },
   }, async (request) => {
     const { schoolId, studentId, date } = request.params
-    const [row] = await attendance.setManual(actorContext(request), schoolId, [studentId], date, request.body.status, request.body.note)
-    return row
+    return attendance.setManual(actorContext(request), schoolId, studentId, date, request.body.status, request.body.note)
   })
 
   app.post('/schools/:schoolId/attendance/bulk', {
@@ -69,7 +68,7 @@ export const attendanceRoutes: FastifyPluginAsyncZod<{ attendance: AttendanceSer
     schema: { tags, operationId: 'bulkSetAttendance', params: schoolParams, body: bulkBody, response: { 200: okResponse.extend({ updated: z.number().int() }) } },
   }, async (request) => {
     const { date, studentIds, status, note } = request.body
-    const rows = await attendance.setManual(actorContext(request), request.params.schoolId, studentIds, date, status, note)
-    return { ok: true as const, updated: rows.length }
+    const updated = await attendance.setManualBulk(actorContext(request), request.params.schoolId, studentIds, date, status, note)
+    return { ok: true as const, updated }
   })
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { Prisma } from '../../generated/prisma/client.js'
 import { isoDate, pageQuery, uuid } from '../../lib/schemas.js'
 
 export const attendanceStatuses = ['PRESENT', 'LATE', 'ABSENT', 'EXCUSED'] as const
@@ -34,6 +35,18 @@ export const dayRecordSchema = z.object({
   manual: z.boolean(),
   note: z.string().nullable(),
 }).meta({ id: 'DailyAttendance' })
+
+/** What the live stream sends for a changed day: the day's own facts, without the student's details. */
+export const daySummaryColumns = {
+  studentId: true, date: true, status: true, inSchool: true, scanCount: true, firstInAt: true, lastOutAt: true, lateMinutes: true,
+} satisfies Prisma.DailyAttendanceSelect
+type DaySummaryRow = Prisma.DailyAttendanceGetPayload<{ select: typeof daySummaryColumns }>
+
+/** A day as the live stream gives it, and the day's part of a full record (keys in the order the stream has always sent). */
+export const toDaySummaryDto = (d: DaySummaryRow): Pick<z.infer<typeof dayRecordSchema>, keyof typeof daySummaryColumns> => ({
+  studentId: d.studentId, date: d.date.toISOString().slice(0, 10), status: d.status, inSchool: d.inSchool, scanCount: d.scanCount,
+  firstInAt: d.firstInAt?.toISOString() ?? null, lastOutAt: d.lastOutAt?.toISOString() ?? null, lateMinutes: d.lateMinutes,
+})
 
 export const manualBody = z.object({ status: z.enum(attendanceStatuses), note: z.string().trim().max(500).nullish() })
 export const bulkBody = manualBody.extend({ date: isoDate, studentIds: z.array(uuid).min(1).max(2000) })

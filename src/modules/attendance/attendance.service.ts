@@ -8,29 +8,24 @@ import { recordAudits } from '../audit/audit.repository.js'
 import { visibleClassScope } from '../classes/classes.service.js'
 import { isSchoolDay } from './attendance.absence.js'
 import { studentInClassesSql, studentsIn } from './attendance.visibility.js'
-import type { AttendanceListQuery, RangeQuery } from './attendance.schemas.js'
+import { toDaySummaryDto, type AttendanceListQuery, type attendanceStatuses, type RangeQuery } from './attendance.schemas.js'
 
 const MAX_RANGE_DAYS = 366
 
 export interface ExportFilter { schoolId: string, from: string, to: string, status: string | null, classIds: string[] | null }
 const dateOnly = (d: string) => new Date(`${d}T00:00:00Z`)
 
-type DayRow = Prisma.DailyAttendanceGetPayload<{ include: { student: { select: { employeeNo: true, firstName: true, lastName: true, classId: true, class: { select: { name: true } } } } } }>
+type DayStatus = (typeof attendanceStatuses)[number]
+const include = { student: { select: { employeeNo: true, firstName: true, lastName: true, classId: true, class: { select: { name: true } } } } } satisfies Prisma.DailyAttendanceInclude
+type DayRow = Prisma.DailyAttendanceGetPayload<{ include: typeof include }>
 
-export const toDayRecord = (r: DayRow) => ({
-  studentId: r.studentId,
+const toDayRecord = (r: DayRow) => ({
+  ...toDaySummaryDto(r),
   employeeNo: r.student.employeeNo,
   firstName: r.student.firstName,
   lastName: r.student.lastName,
   classId: r.student.classId,
   className: r.student.class?.name ?? null,
-  date: r.date.toISOString().slice(0, 10),
-  status: r.status,
-  firstInAt: r.firstInAt?.toISOString() ?? null,
-  lastOutAt: r.lastOutAt?.toISOString() ?? null,
-  inSchool: r.inSchool,
-  scanCount: r.scanCount,
-  lateMinutes: r.lateMinutes,
   minutesOnPremises: r.minutesOnPremises,
   manual: r.manual,
   note: r.note,
@@ -64,13 +59,31 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
     return { schoolId, from, to, status: q.status ?? null, classIds: await visibleClassScope(db, ctx, q.classId) }
   }
 
-  const include = { student: { select: { employeeNo: true, firstName: true, lastName: true, classId: true, class: { select: { name: true } } } } } as const
+  /** The given students (all of them visible to the user, or none) as ids; throws a 404 otherwise. */
+  async function visibleStudentIds (ctx: ActorContext, schoolId: string, studentIds: string[]) {
+    const found = await db.student.findMany({ where: { schoolId, id: { in: studentIds }, deletedAt: null, ...await studentScope(ctx) }, select: { id: true } })
+    if (found.length !== new Set(studentIds).size) throw notFound('Student')
+    return found.map((s) => s.id)
+  }
+
+  /** Sets the students' day by hand inside `tx`, with an audit entry each; returns how many days it set. */
+  async function writeManual (tx: Prisma.TransactionClient, ctx: ActorContext, schoolId: string, ids: string[], date: string, status: DayStatus, note?: string | null) {
+    const after = { status, manual: true, note: note ?? null }
+    const before = await tx.dailyAttendance.findMany({ where: { studentId: { in: ids }, date: dateOnly(date) }, select: { studentId: true, status: true, manual: true, note: true } })
+    const beforeOf = new Map(before.map(({ studentId, ...day }) => [studentId, day]))
+    const set = await tx.$executeRawUnsafe(`
+      INSERT INTO daily_attendance (school_id, student_id, date, status, manual, note, updated_at)
+      SELECT $1::uuid, id, $2::date, $3::"AttendanceStatus", true, $4, $6::timestamptz FROM unnest($5::uuid[]) AS id
+      ON CONFLICT (student_id, date) DO UPDATE SET status = EXCLUDED.status, manual = true, note = EXCLUDED.note, updated_at = EXCLUDED.updated_at`,
+    schoolId, date, status, after.note, ids, new Date())
+    await recordAudits(tx, ctx, ids.map((id) => ({
+      action: 'set_attendance', entity: 'attendance', entityId: `${id}/${date}`, schoolId, before: beforeOf.get(id) ?? null, after,
+    })))
+    return set
+  }
 
   return {
-    range,
-    where,
     exportFilter,
-    include,
 
     async list (ctx: ActorContext, schoolId: string, q: AttendanceListQuery) {
       const w = await where(ctx, schoolId, q)
@@ -138,26 +151,19 @@ export function createAttendanceService ({ db }: { db: PrismaClient }) {
       return { by: q.by, from, to, rows: rows.map((r) => ({ key: r.key, label: r.label, present: Number(r.present), late: Number(r.late), absent: Number(r.absent), excused: Number(r.excused) })) }
     },
 
-    /** Sets a day by hand (e.g. EXCUSED); later scans update its facts but never its status. Audited. */
-    async setManual (ctx: ActorContext, schoolId: string, studentIds: string[], date: string, status: 'PRESENT' | 'LATE' | 'ABSENT' | 'EXCUSED', note?: string | null) {
-      const found = await db.student.findMany({ where: { schoolId, id: { in: studentIds }, deletedAt: null, ...await studentScope(ctx) }, select: { id: true } })
-      if (found.length !== new Set(studentIds).size) throw notFound('Student')
-      const ids = found.map((s) => s.id)
-      const days = { studentId: { in: ids }, date: dateOnly(date) }
-      const after = { status, manual: true, note: note ?? null }
+    /** Sets a day by hand (e.g. EXCUSED); later scans update its facts but never its status. Audited. Returns the day. */
+    async setManual (ctx: ActorContext, schoolId: string, studentId: string, date: string, status: DayStatus, note?: string | null) {
+      const ids = await visibleStudentIds(ctx, schoolId, [studentId])
       return withTransaction(db, async (tx) => {
-        const before = await tx.dailyAttendance.findMany({ where: days, select: { studentId: true, status: true, manual: true, note: true } })
-        const beforeOf = new Map(before.map(({ studentId, ...day }) => [studentId, day]))
-        await tx.$executeRawUnsafe(`
-          INSERT INTO daily_attendance (school_id, student_id, date, status, manual, note, updated_at)
-          SELECT $1::uuid, id, $2::date, $3::"AttendanceStatus", true, $4, $6::timestamptz FROM unnest($5::uuid[]) AS id
-          ON CONFLICT (student_id, date) DO UPDATE SET status = EXCLUDED.status, manual = true, note = EXCLUDED.note, updated_at = EXCLUDED.updated_at`,
-        schoolId, date, status, after.note, ids, new Date())
-        await recordAudits(tx, ctx, ids.map((id) => ({
-          action: 'set_attendance', entity: 'attendance', entityId: `${id}/${date}`, schoolId, before: beforeOf.get(id) ?? null, after,
-        })))
-        return (await tx.dailyAttendance.findMany({ where: days, include })).map(toDayRecord)
+        await writeManual(tx, ctx, schoolId, ids, date, status, note)
+        return toDayRecord(await tx.dailyAttendance.findUniqueOrThrow({ where: { studentId_date: { studentId, date: dateOnly(date) } }, include }))
       })
+    },
+
+    /** setManual for many students at once (all or none); returns how many days it set, not the days. */
+    async setManualBulk (ctx: ActorContext, schoolId: string, studentIds: string[], date: string, status: DayStatus, note?: string | null) {
+      const ids = await visibleStudentIds(ctx, schoolId, studentIds)
+      return withTransaction(db, (tx) => writeManual(tx, ctx, schoolId, ids, date, status, note))
     },
   }
 }

@@ -7,13 +7,15 @@ import { eventColumns } from './events.schemas.js'
  * commit after a batch holding higher ids has already been read.
  */
 export const LATE_COMMIT_MS = 90_000
-const PAGE = 500
+/** The most rows one call of a feed reads in full; a larger burst goes out over the next calls. */
+export const FEED_PAGE = 500
 
 /**
  * A school's new events, each returned once, including those committed late with ids below ones already
- * returned. Every call re-reads the ids above a floor and skips those it has returned; the floor rises to
- * the highest id that existed LATE_COMMIT_MS ago (nothing at or below it can still commit), so what it
- * remembers is about that long of events.
+ * returned. Every call re-reads the ids above a floor, skips those it has returned and reads the lowest
+ * FEED_PAGE of the others in full. The floor rises to the highest id that existed LATE_COMMIT_MS ago
+ * (nothing at or below it can still commit), but never past an id not yet returned, so what it remembers
+ * is about that long of events plus any backlog.
  */
 export async function openEventFeed (db: PrismaClient, schoolId: string, scope: { studentId?: { in: string[] } }) {
   const idsAbove = async (floor: bigint) =>
@@ -23,19 +25,20 @@ export async function openEventFeed (db: PrismaClient, schoolId: string, scope: 
   // What is there when the feed opens is not new (the primary key answers this at once; a late
   // commit in the first moments, below that id, is the one thing the feed can miss).
   let floor = await highestId()
+  let settled = floor
   const returned = new Set<bigint>()
   const highest: Array<{ at: number, id: bigint }> = []
 
   return async function next () {
     const readAt = Date.now()
     const fresh = (await idsAbove(floor)).filter((id) => !returned.has(id))
-    const events = []
-    for (let i = 0; i < fresh.length; i += PAGE) {
-      events.push(...await db.attendanceEvent.findMany({ where: { id: { in: fresh.slice(i, i + PAGE) } }, select: eventColumns, orderBy: { id: 'asc' } }))
-    }
-    for (const id of fresh) returned.add(id)
+    const page = fresh.slice(0, FEED_PAGE)
+    const events = page.length === 0 ? [] : await db.attendanceEvent.findMany({ where: { id: { in: page } }, select: eventColumns, orderBy: { id: 'asc' } })
+    for (const id of page) returned.add(id)
     highest.push({ id: await highestId(), at: Date.now() })
-    while (highest[0].at <= readAt - LATE_COMMIT_MS) floor = highest.shift()!.id
+    while (highest[0].at <= readAt - LATE_COMMIT_MS) settled = highest.shift()!.id
+    const waiting = fresh[FEED_PAGE]
+    floor = waiting !== undefined && waiting - 1n < settled ? waiting - 1n : settled
     for (const id of returned) if (id <= floor) returned.delete(id)
     return events
   }

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { createClass, createSchool, createStudent, signedInAs } from '../../../test/factories/index.js'
 import { until } from '../../../test/helpers/until.js'
-import { LATE_COMMIT_MS, openEventFeed } from './events.feed.js'
+import { openDayFeed } from './days.feed.js'
+import { FEED_PAGE, LATE_COMMIT_MS, openEventFeed } from './events.feed.js'
 
 describe('live event stream', () => {
   let app: TestApp
@@ -34,11 +35,15 @@ describe('live event stream', () => {
     return row.id
   }
 
+  const insertStudents = (schoolId: string, count: number) => app.prisma.$executeRawUnsafe(`
+    INSERT INTO students (id, school_id, employee_no, first_name, last_name, gender, version, photo_version, created_at, updated_at)
+    SELECT gen_random_uuid(), $1::uuid, (100000 + n)::text, 'F' || n, 'L' || n, 'male', 1, 0, now(), now() FROM generate_series(1, $2::int) AS n`, schoolId, count)
+
   /** Opens the stream as this user, once it is connected: `sent()` gives the ids of the events it has sent so far. */
-  async function openStream (headers: Record<string, string>) {
+  async function openStream (headers: Record<string, string>, schoolId = school.id) {
     const { token } = (await app.inject({ method: 'POST', url: '/api/v1/auth/stream-token', headers })).json()
     let text = ''
-    const req = get(`http://127.0.0.1:${port}/api/v1/schools/${school.id}/events/stream?token=${token}`)
+    const req = get(`http://127.0.0.1:${port}/api/v1/schools/${schoolId}/events/stream?token=${token}`)
     await new Promise<void>((resolve, reject) => {
       req.on('error', reject)
       req.on('response', (res) => res.on('data', (chunk: Buffer) => {
@@ -121,6 +126,70 @@ describe('live event stream', () => {
       const second = await commitEvent(null)
       expect(await next()).toEqual([second])
       expect(await next()).toEqual([])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('sends every day of a bulk change larger than a page, each once, in the shape it always had', async () => {
+    const big = await createSchool(app, { timezone: 'UTC' })
+    await insertStudents(big.id, FEED_PAGE * 2 + 234)
+    const studentIds = (await app.prisma.student.findMany({ where: { schoolId: big.id }, select: { id: true } })).map((st) => st.id)
+    const admin = (await signedInAs(app, 'SCHOOL_ADMIN', big.id)).headers
+    const stream = await openStream(admin, big.id)
+    try {
+      const bulk = await app.inject({ method: 'POST', url: `/api/v1/schools/${big.id}/attendance/bulk`, headers: admin, payload: { date: '2026-09-04', studentIds, status: 'EXCUSED' } })
+      expect(bulk.json()).toEqual({ ok: true, updated: studentIds.length })
+      await until(async () => stream.days(), (days) => days.length >= studentIds.length, 15_000)
+      await sleep(2500)
+      const days = stream.days()
+      expect(days).toHaveLength(studentIds.length)
+      expect(new Set(days.map((d) => d.studentId))).toEqual(new Set(studentIds))
+      expect(Object.keys(days[0])).toEqual(['studentId', 'date', 'status', 'inSchool', 'scanCount', 'firstInAt', 'lastOutAt', 'lateMinutes'])
+      expect(days[0]).toMatchObject({ date: '2026-09-04', status: 'EXCUSED', inSchool: false, scanCount: 0, firstInAt: null, lastOutAt: null, lateMinutes: 0 })
+    } finally {
+      stream.close()
+    }
+  })
+
+  it('reads a burst of changed days larger than a page over the next calls, a page each, each once, though it grows older than LATE_COMMIT_MS', async () => {
+    const burst = await createSchool(app, { timezone: 'UTC' })
+    await insertStudents(burst.id, FEED_PAGE * 2 + 234)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const nextDays = await openDayFeed(app.prisma, burst.id, {})
+      // One statement, as the absence sweep writes: every row has the same updatedAt.
+      await app.prisma.$executeRawUnsafe(`
+        INSERT INTO daily_attendance (school_id, student_id, date, status, updated_at)
+        SELECT school_id, id, current_date, 'ABSENT', now() FROM students WHERE school_id = $1::uuid`, burst.id)
+      const calls: string[][] = []
+      for (let i = 0; i < 4; i++) {
+        calls.push((await nextDays()).map((d) => d.studentId))
+        vi.setSystemTime(Date.now() + LATE_COMMIT_MS)
+      }
+      expect(calls.map((ids) => ids.length)).toEqual([FEED_PAGE, FEED_PAGE, 234, 0])
+      const all = (await app.prisma.student.findMany({ where: { schoolId: burst.id }, select: { id: true } })).map((st) => st.id)
+      expect(calls.flat().sort()).toEqual(all.sort())
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('reads a burst of events larger than a page over the next calls, a page each, each once, though it grows older than LATE_COMMIT_MS', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      const nextEvents = await openEventFeed(app.prisma, school.id, {})
+      const ids = (await app.prisma.$queryRawUnsafe<Array<{ id: string }>>(`
+        INSERT INTO attendance_events (school_id, employee_no, direction, occurred_at, major, minor, kind, counts_for_attendance, source, dedupe_key)
+        SELECT $1::uuid, '9999', 'in', now(), 5, 75, 'face_pass', true, 'push', gen_random_uuid()::text FROM generate_series(1, $2::int)
+        RETURNING id::text`, school.id, FEED_PAGE * 2 + 234)).map((e) => e.id)
+      const calls: string[][] = []
+      for (let i = 0; i < 4; i++) {
+        calls.push((await nextEvents()).map((e) => String(e.id)))
+        vi.setSystemTime(Date.now() + LATE_COMMIT_MS)
+      }
+      expect(calls.map((page) => page.length)).toEqual([FEED_PAGE, FEED_PAGE, 234, 0])
+      expect(calls.flat()).toEqual(ids.sort((a, b) => Number(BigInt(a) - BigInt(b))))
     } finally {
       vi.useRealTimers()
     }

@@ -4,6 +4,7 @@ import { actorContext } from '../../lib/context.js'
 import { schoolParams } from '../../lib/schemas.js'
 import { requireSchoolAccess } from '../../plugins/auth.js'
 import { visibleClassScope } from '../classes/classes.service.js'
+import { toDaySummaryDto } from './attendance.schemas.js'
 import { studentIdsIn } from './attendance.visibility.js'
 import { openDayFeed } from './days.feed.js'
 import { openEventFeed } from './events.feed.js'
@@ -45,12 +46,7 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     try {
       while (connection.open) {
         for (const e of await nextEvents()) send('event', toEventDto(e))
-        for (const d of await nextDays()) {
-          send('attendance', {
-            studentId: d.studentId, date: d.date.toISOString().slice(0, 10), status: d.status, inSchool: d.inSchool, scanCount: d.scanCount,
-            firstInAt: d.firstInAt?.toISOString() ?? null, lastOutAt: d.lastOutAt?.toISOString() ?? null, lateMinutes: d.lateMinutes,
-          })
-        }
+        for (const d of await nextDays()) send('attendance', toDaySummaryDto(d))
         if (Date.now() - lastWrite > KEEPALIVE_MS) {
           res.write(': keep-alive\n\n')
           lastWrite = Date.now()
