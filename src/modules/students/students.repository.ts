@@ -18,6 +18,18 @@ function searchFilter (search: string): Prisma.StudentWhereInput {
 const byEmployeeNo = (x: { employeeNo: string }, y: { employeeNo: string }) =>
   x.employeeNo.length - y.employeeNo.length || (x.employeeNo < y.employeeNo ? -1 : x.employeeNo > y.employeeNo ? 1 : 0)
 
+/**
+ * Student ids by employee number in a school (the number is unique per school; a soft-deleted
+ * student keeps it, so its events still find it).
+ */
+export async function studentIdsByNumber (db: DbClient, schoolId: string, employeeNos: Iterable<string>) {
+  const numbers = [...new Set(employeeNos)]
+  const rows = numbers.length === 0
+    ? []
+    : await db.student.findMany({ where: { schoolId, employeeNo: { in: numbers } }, select: { id: true, employeeNo: true } })
+  return new Map(rows.map((s) => [s.employeeNo, s.id]))
+}
+
 export function createStudentsRepository (db: DbClient) {
   /**
    * Prisma cannot order a text column numerically, so the page is cut from the

@@ -8,6 +8,7 @@ import type { DeviceConnector } from '../devices/device-connector.js'
 import { accessEventFields, deviceSenderKey, insertEvents, serialDedupeKey, type NewEvent } from './webhook.processor.js'
 import { pushDirectionOf } from './webhook.push-setup.js'
 import type { BackfillTrigger } from './webhook.schemas.js'
+import { studentIdsByNumber } from '../students/students.repository.js'
 
 export interface BackfillResult {
   deviceId: string
@@ -89,12 +90,7 @@ export function createBackfill ({ db, connector, locks, log, repeatScanSeconds, 
     (await db.school.findUnique({ where: { id: schoolId }, select: { timezone: true } }))?.timezone ?? 'UTC'
 
   async function toNewEvents ({ device, timezone }: Context, events: IsapiAccessEvent[]): Promise<NewEvent[]> {
-    const numbers = [...new Set(events.map((e) => e.employeeNo).filter((n): n is string => !!n))]
-    const students = numbers.length === 0
-      ? []
-      : await db.student.findMany({ where: { schoolId: device.schoolId, employeeNo: { in: numbers } }, select: { id: true, employeeNo: true } })
-    // One student per number and school (a unique index; a soft-deleted student keeps it).
-    const byNo = new Map(students.map((s) => [s.employeeNo, s.id]))
+    const byNo = await studentIdsByNumber(db, device.schoolId, events.flatMap((e) => (e.employeeNo ? [e.employeeNo] : [])))
     const fallbackDirection = pushDirectionOf(device)
     return events.map((a) => {
       const fields = accessEventFields(a, { device, fallbackDirection, timezone, receivedAt: new Date() })

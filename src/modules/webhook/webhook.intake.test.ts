@@ -7,8 +7,8 @@ import { expectProblem } from '../../../test/helpers/problem.js'
 import { until } from '../../../test/helpers/until.js'
 import { addDevice, faceJpeg, seedClient, seedUsers, startTerminal } from '../../../test/helpers/terminals.js'
 
-const pushBody = (serialNo: number, employeeNo = '1001', time = '2026-09-01T07:55:00+05:00') => JSON.stringify({
-  ipAddress: '10.9.9.9', macAddress: 'aa:bb:cc:dd:ee:ff', dateTime: time, eventType: 'AccessControllerEvent', eventState: 'active',
+const pushBody = (serialNo: number, employeeNo = '1001', time = '2026-09-01T07:55:00+05:00', macAddress = 'aa:bb:cc:dd:ee:ff') => JSON.stringify({
+  ipAddress: '10.9.9.9', macAddress, dateTime: time, eventType: 'AccessControllerEvent', eventState: 'active',
   AccessControllerEvent: { majorEventType: 5, subEventType: 75, employeeNoString: employeeNo, serialNo, currentVerifyMode: 'face' },
 })
 
@@ -105,18 +105,27 @@ describe('webhook intake', () => {
     const addGate = async (name: string, port: number) => (await app.inject({
       method: 'POST', url: `/api/v1/schools/${shared.id}/devices`, headers: sharedAdmin, payload: { name, direction: 'in', host: '10.9.9.9', port },
     })).json().id as string
-    const push = (serial: number) => post(pushBody(serial, '1', '2026-09-01T07:55:00+05:00'), `/webhook/${shared.id}/in/${inSecret}`)
+    const push = async (serial: number, mac?: string) => {
+      await post(pushBody(serial, '1', '2026-09-01T07:55:00+05:00', mac), `/webhook/${shared.id}/in/${inSecret}`)
+      await app.eventProcessor.kick()
+    }
     const first = await addGate('Gate behind NAT 1', 8001)
     await push(1)
-    await app.eventProcessor.kick()
     // Its connection test would store the MAC the pushes carry.
     const second = await addGate('Gate behind NAT 2', 8002)
     await app.prisma.device.update({ where: { id: second }, data: { macAddress: 'aa:bb:cc:dd:ee:ff' } })
     await sleep(1100)
     await push(2)
-    await app.eventProcessor.kick()
+    // The first gate (no MAC stored) pushing its own MAC: the second gate's MAC rules that one out.
+    await push(3, '11:22:33:44:55:66')
+    // A third gate without a MAC at the same address: an unknown MAC there could be either, so neither is guessed.
+    await addGate('Gate behind NAT 3', 8003)
+    await sleep(1100)
+    await push(4, '77:88:99:aa:bb:cc')
     const rows = await app.prisma.attendanceEvent.findMany({ where: { schoolId: shared.id }, orderBy: { serialNo: 'asc' } })
-    expect(rows.map((r) => r.deviceId)).toEqual([first, second])
+    expect(rows.map((r) => [r.serialNo, r.deviceId, r.senderKey])).toEqual([
+      [1, first, null], [2, second, null], [3, first, null], [4, null, 'sender:77:88:99:aa:bb:cc'],
+    ])
   })
 
   it('refuses a wrong or missing secret, a wrong direction, and malformed bodies with stable codes, keeping nothing', async () => {

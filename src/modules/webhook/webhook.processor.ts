@@ -6,6 +6,7 @@ import type { DbClient } from '../../lib/db.js'
 import { localDateOf, utcOffsetMinutes } from '../../lib/timezone.js'
 import { recomputeDays, type DayKey } from '../attendance/daily.js'
 import { classifyEvent } from '../attendance/event-kinds.js'
+import { studentIdsByNumber } from '../students/students.repository.js'
 import { parsePushBody } from './webhook.parse.js'
 import type { EventPictures } from './webhook.pictures.js'
 
@@ -76,16 +77,22 @@ export function accessEventFields (a: IsapiAccessEvent, { device, fallbackDirect
 
 interface SenderMatch { device: Device, by: 'mac' | 'serial' | 'address' }
 
-/** The school's device that sent this: by MAC, then serial number, then source IP. */
+/**
+ * The school's device that sent this: by MAC, then serial number, then source IP. An address match
+ * skips devices whose stored MAC or serial is another terminal's, and one that leaves two devices
+ * is no match (the events are kept under their sender, not booked to a guess).
+ */
 function identifySender (devices: Device[], e: IsapiPushEvent, remoteIp: string | null): SenderMatch | null {
   const mac = e.macAddress?.toLowerCase()
   const short = e.shortSerialNumber
+  const hasSerial = (d: Device) => Boolean(short && (d.serialNumber?.endsWith(short) || d.deviceId === short))
   const byMac = mac ? devices.find((d) => d.macAddress?.toLowerCase() === mac) : undefined
   if (byMac) return { device: byMac, by: 'mac' }
-  const bySerial = short ? devices.find((d) => d.serialNumber?.endsWith(short) || d.deviceId === short) : undefined
+  const bySerial = devices.find(hasSerial)
   if (bySerial) return { device: bySerial, by: 'serial' }
-  const byAddress = devices.find((d) => d.host === e.ipAddress || d.host === remoteIp)
-  return byAddress ? { device: byAddress, by: 'address' } : null
+  const someoneElse = (d: Device) => Boolean((mac && d.macAddress) || (short && d.serialNumber))
+  const byAddress = devices.filter((d) => (d.host === e.ipAddress || d.host === remoteIp) && !someoneElse(d))
+  return byAddress.length === 1 ? { device: byAddress[0], by: 'address' } : null
 }
 
 /**
@@ -116,23 +123,22 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictu
     const hit = schools.get(schoolId)
     if (hit && Date.now() - hit.at < CACHE_MS) return hit
     const school = await tx.school.findUnique({ where: { id: schoolId }, select: { timezone: true } })
-    const info = { timezone: school?.timezone ?? 'UTC', devices: await tx.device.findMany({ where: { schoolId, deletedAt: null } }), at: Date.now() }
+    const info = { timezone: school?.timezone ?? 'UTC', devices: await tx.device.findMany({ where: { schoolId, deletedAt: null }, orderBy: { createdAt: 'asc' } }), at: Date.now() }
     schools.set(schoolId, info)
     return info
   }
 
-  /** Known employeeNos are cached per school; a miss is looked up (the student may be minutes old). */
-  async function studentIdOf (tx: DbClient, schoolId: string, employeeNo: string) {
+  /** Known employeeNos are cached per school; misses are looked up together (a student may be minutes old). */
+  async function studentIdsOf (tx: DbClient, schoolId: string, employeeNos: string[]) {
     let entry = students.get(schoolId)
     if (!entry || Date.now() - entry.at > CACHE_MS) {
       entry = { at: Date.now(), byNo: new Map() }
       students.set(schoolId, entry)
     }
-    const hit = entry.byNo.get(employeeNo)
-    if (hit) return hit
-    const row = await tx.student.findFirst({ where: { schoolId, employeeNo }, select: { id: true } })
-    if (row) entry.byNo.set(employeeNo, row.id)
-    return row?.id ?? null
+    const cached = entry.byNo
+    const found = await studentIdsByNumber(tx, schoolId, employeeNos.filter((no) => !cached.has(no)))
+    for (const [no, id] of found) cached.set(no, id)
+    return cached
   }
 
   async function toEvents (tx: DbClient, row: InboxRow) {
@@ -145,6 +151,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictu
     const out: NewEvent[] = []
     const heartbeats: string[] = []
     const picturePath = pictures && parsed.picture ? await pictures.save(row.school_id, row.id, row.received_at, parsed.picture) : null
+    const studentIds = await studentIdsOf(tx, row.school_id, parsed.events.flatMap((e) => (e.accessEvent?.employeeNo ? [e.accessEvent.employeeNo] : [])))
     for (const e of parsed.events) {
       const device = identifySender(info.devices, e, row.remote_ip)?.device ?? null
       if (e.isHeartbeat || !e.accessEvent) {
@@ -157,7 +164,7 @@ export function createEventProcessor ({ db, log, repeatScanSeconds, onGap, pictu
       out.push({
         schoolId: row.school_id,
         deviceId: device?.id ?? null,
-        studentId: a.employeeNo ? await studentIdOf(tx, row.school_id, a.employeeNo) : null,
+        studentId: a.employeeNo ? studentIds.get(a.employeeNo) ?? null : null,
         ...fields,
         source: 'push',
         dedupeKey: a.serialNo !== null ? serialDedupeKey(senderKey, a.serialNo, fields.occurredAt) : `hash:${stableHash({ senderKey, a })}`,
