@@ -100,13 +100,14 @@ export const addDeltas = (newer: CountDelta, older: CountDelta): CountDelta => (
 
 /**
  * Adds a share's recent results to the job's progress counters and says whether the job was
- * cancelled meanwhile: one statement a share runs a few times a second instead of two.
+ * cancelled meanwhile: one statement a share runs a few times a second instead of two. A closed job
+ * is left alone: closing recounted it from its items.
  */
 export async function addCountsAndCheckCancel (sql: SqlRunner, jobId: string, d: CountDelta) {
   const { rows } = d.done === 0
     ? await sql('sync_job_cancelled', 'SELECT cancelled_at IS NOT NULL AS cancelled FROM sync_jobs WHERE id = $1::uuid', [jobId])
     : await sql('sync_add_counts', `UPDATE sync_jobs SET done = done + $2, success = success + $3, failed = failed + $4, skipped = skipped + $5,
-        last_error = COALESCE($6, last_error), updated_at = now() WHERE id = $1::uuid RETURNING cancelled_at IS NOT NULL AS cancelled`,
+        last_error = COALESCE($6, last_error), updated_at = now() WHERE id = $1::uuid AND finished_at IS NULL RETURNING cancelled_at IS NOT NULL AS cancelled`,
     [jobId, d.done, d.success, d.failed, d.skipped, d.lastError])
   return rows[0]?.cancelled === true
 }
@@ -157,8 +158,9 @@ export async function itemsWithDevices (db: DbClient, jobId: string) {
   return items.map((item) => ({ item, device: byId.get(item.deviceId) }))
 }
 
-export async function pendingItems (db: PrismaClient, jobId: string, deviceId: string, take: number) {
-  return db.syncJobItem.findMany({ where: { jobId, deviceId, status: 'pending' }, orderBy: { id: 'asc' }, take })
+/** The next pending items of a share in id order, after `afterId` when given. */
+export async function pendingItems (db: PrismaClient, jobId: string, deviceId: string, take: number, afterId?: bigint) {
+  return db.syncJobItem.findMany({ where: { jobId, deviceId, status: 'pending', ...(afterId !== undefined && { id: { gt: afterId } }) }, orderBy: { id: 'asc' }, take })
 }
 
 /**

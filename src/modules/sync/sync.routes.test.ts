@@ -150,6 +150,20 @@ describe('POST /schools/:schoolId/sync', () => {
     expect(await app.prisma.syncJob.count({ where: { schoolId: s.school.id } })).toBe(2)
   })
 
+  it('sends every student of a share that spans several pages, each once and in order', async () => {
+    const s = await syncSchool(app)
+    const terminal = await startTerminal({ index: 15, requestLogLimit: 1000 })
+    await addDevice(app, s.admin, s.school.id, terminal)
+    // Pages hold 50 items, and each next page is read while the one before is sent.
+    const students = await s.addStudents(123, { photos: false })
+
+    const job = await waitForJob(app, s.admin, await s.startSync(), 30_000)
+    expect(job).toMatchObject({ status: 'succeeded', progress: { done: 123, total: 123 }, counts: { success: 123, failed: 0 } })
+    const written = terminal.snapshot().requests.filter((r) => r.status === 200 && r.path.startsWith('/ISAPI/AccessControl/UserInfo/'))
+    expect(written).toHaveLength(123)
+    expect(terminal.snapshot().users.map((u) => u.employeeNo)).toEqual(students.map((st) => st.employeeNo))
+  })
+
   it('ends with the newest name on every terminal when a student is edited during a sync', async () => {
     const s = await syncSchool(app)
     const terminals = [

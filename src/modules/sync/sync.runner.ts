@@ -2,15 +2,16 @@ import path from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Device, PrismaClient, Student, SyncJob, SyncJobItem } from '../../generated/prisma/client.js'
+import type { Device, PrismaClient, School, Student, SyncJob, SyncJobItem } from '../../generated/prisma/client.js'
 import { isIsapiError, type FaceSource, type IsapiCapabilities, type IsapiClient } from '../../integrations/isapi/index.js'
 import type { DeviceConnector } from '../devices/device-connector.js'
 import type { MediaSigner } from '../media/media.signing.js'
 import { cloneDeviceItem, planDeviceClone } from './sync.clone.js'
 import type { DeviceLocks } from '../../lib/device-locks.js'
+import { createShareProgress } from './sync.progress.js'
 import { StepError, disablePerson, removePerson, syncPerson, type PersonOutcome } from './sync.person.js'
 import {
-  addCountsAndCheckCancel, addDeltas, emptyDelta, failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
+  failRemaining, finishJobIfDone, markPersonsFailed, pendingItems, recordItem, setShareStatus,
   type ItemResult, type PersonDeviceChange, type SqlRunner,
 } from './sync.repository.js'
 
@@ -36,9 +37,6 @@ const DEVICE_LEVEL = ['DEVICE_AUTH_FAILED', 'DEVICE_LOCKED', 'DEVICE_UNREACHABLE
 const PAGE = 50
 const CALLS_PER_PERSON = 2
 const PHOTO_CACHE_SIZE = 64
-// Progress counters of a share reach the job row this often, and the share learns of a cancel then:
-// it stops soon without a query per person.
-const COUNT_FLUSH_MS = 250
 
 export type ShareOutcome = 'done' | 'continue' | 'locked'
 
@@ -102,7 +100,8 @@ export function createSyncRunner (deps: RunnerDeps) {
       photos.delete(photoUrl)
     } else {
       image = readFile(path.join(deps.uploadsDir, photoUrl.replace(/^\/uploads\//, '')))
-      image.catch(() => photos.delete(photoUrl))
+      const read = image
+      read.catch(() => { if (photos.get(photoUrl) === read) photos.delete(photoUrl) })
       if (photos.size >= PHOTO_CACHE_SIZE) photos.delete(photos.keys().next().value as string)
     }
     photos.set(photoUrl, image)
@@ -159,8 +158,7 @@ export function createSyncRunner (deps: RunnerDeps) {
     clone?: Parameters<typeof cloneDeviceItem>[0]
   }
 
-  async function prepare (job: SyncJob, device: Device): Promise<ShareContext> {
-    const school = await db.school.findUniqueOrThrow({ where: { id: job.schoolId } })
+  async function prepare (job: SyncJob, device: Device, school: School): Promise<ShareContext> {
     const caps = (device.capabilities as IsapiCapabilities | null)?.users
     const params = job.params as { full?: boolean, fromDeviceId?: string }
     const ctx: ShareContext = {
@@ -179,6 +177,23 @@ export function createSyncRunner (deps: RunnerDeps) {
       await withRetries(() => planDeviceClone(db, job.id, device.id, ctx.clone!))
     }
     return ctx
+  }
+
+  /** A page of a share's pending items (after `afterId`), with their students and person-on-device rows. */
+  async function loadPage (jobId: string, deviceId: string, afterId?: bigint) {
+    const items = await pendingItems(db, jobId, deviceId, PAGE, afterId)
+    const studentIds = items.flatMap((i) => (i.studentId ? [i.studentId] : []))
+    const [students, persons] = studentIds.length === 0
+      ? [[], []]
+      : await Promise.all([
+        db.student.findMany({ where: { id: { in: studentIds } } }),
+        db.personDevice.findMany({ where: { deviceId, studentId: { in: studentIds } } }),
+      ])
+    return {
+      items,
+      students: new Map(students.map((s) => [s.id, s])),
+      persons: new Map(persons.map((p) => [p.studentId, p])),
+    }
   }
 
   async function closeShare (jobId: string, deviceId: string, failure?: DeviceFailure) {
@@ -203,86 +218,57 @@ export function createSyncRunner (deps: RunnerDeps) {
    * it happens, so a crash repeats at most the item in flight.
    */
   async function runShare (jobId: string, deviceId: string): Promise<ShareOutcome> {
-    const job = await db.syncJob.findUnique({ where: { id: jobId } })
-    const share = await db.syncJobDevice.findUnique({ where: { jobId_deviceId: { jobId, deviceId } } })
+    const [job, share] = await Promise.all([
+      db.syncJob.findUnique({ where: { id: jobId } }),
+      db.syncJobDevice.findUnique({ where: { jobId_deviceId: { jobId, deviceId } } }),
+    ])
     if (!job || !share || share.status === 'succeeded' || share.status === 'failed' || share.status === 'cancelled') return 'done'
     const fromDeviceId = (job.params as { fromDeviceId?: string }).fromDeviceId
     const lock = await deps.locks.tryLock(fromDeviceId ? [deviceId, fromDeviceId] : [deviceId])
     if (!lock) return 'locked'
     const started = Date.now()
-    let counts = emptyDelta()
-    let flushedAt = 0
-    let flushing: Promise<void> | undefined
-    let stop = false
-    /** Adds this share's latest results to the job's counters and learns whether the job was cancelled. */
-    const flush = async () => {
-      const pending = counts
-      counts = emptyDelta()
-      flushedAt = Date.now()
-      try {
-        if (await addCountsAndCheckCancel(deps.sql, jobId, pending)) stop = true
-      } catch (err) {
-        counts = addDeltas(counts, pending)
-        throw err
-      }
-    }
-    /** Counters go out every COUNT_FLUSH_MS while the next person is on its way; a cancel is seen on the answer. */
-    const cancelled = () => {
-      if (!stop && !flushing && Date.now() - flushedAt >= COUNT_FLUSH_MS) {
-        flushing = flush()
-          .catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated yet'))
-          .finally(() => { flushing = undefined })
-      }
-      return stop
-    }
-    const flushNow = async () => {
-      await flushing
-      await flush()
-    }
+    const progress = createShareProgress(deps.sql, jobId, deps.log)
     try {
-      await db.syncJob.updateMany({ where: { id: jobId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } })
-      await setShareStatus(db, jobId, deviceId, { status: 'running', startedAt: share.startedAt ?? new Date() })
-      const device = await db.device.findFirst({ where: { id: deviceId, deletedAt: null } })
+      const [device, school] = await Promise.all([
+        db.device.findFirst({ where: { id: deviceId, deletedAt: null } }),
+        db.school.findUniqueOrThrow({ where: { id: job.schoolId } }),
+        db.syncJob.updateMany({ where: { id: jobId, status: 'queued' }, data: { status: 'running', startedAt: new Date() } }),
+        setShareStatus(db, jobId, deviceId, { status: 'running', startedAt: share.startedAt ?? new Date() }),
+      ])
       if (!device) throw new DeviceFailure('DEVICE_NOT_FOUND', 'The device was deleted')
       if (!device.username || !device.passwordEncrypted) throw new DeviceFailure('DEVICE_NO_CREDENTIALS', `Device "${device.name}" has no username and password`)
-      const ctx = await prepare(job, device)
+      const ctx = await prepare(job, device, school)
+      let next = loadPage(jobId, deviceId)
       for (;;) {
-        if (cancelled()) break
-        const items = await pendingItems(db, jobId, deviceId, PAGE)
-        if (items.length === 0) break
-        const studentIds = items.flatMap((i) => (i.studentId ? [i.studentId] : []))
-        const [students, persons] = await Promise.all([
-          db.student.findMany({ where: { id: { in: studentIds } } }),
-          db.personDevice.findMany({ where: { deviceId, studentId: { in: studentIds } } }),
-        ])
-        const byId = new Map(students.map((s) => [s.id, s]))
-        ctx.persons = new Map(persons.map((p) => [p.studentId, p]))
-        for (const item of items) {
-          if (cancelled()) break
-          const { result, pd } = await processItem(ctx, item, item.studentId ? byId.get(item.studentId) : undefined)
+        if (progress.checkpoint()) break
+        const page = await next
+        if (page.items.length === 0) break
+        // The next page loads while this one is sent (an abandoned load must not reject unhandled).
+        next = loadPage(jobId, deviceId, page.items[page.items.length - 1].id)
+        next.catch(() => {})
+        ctx.persons = page.persons
+        for (const item of page.items) {
+          if (progress.checkpoint()) break
+          const { result, pd } = await processItem(ctx, item, item.studentId ? page.students.get(item.studentId) : undefined)
           // A Digest challenge good for the next person (a record and a face: two calls) is fetched
           // while this result is written, if the cached one would not last. Its request goes out first,
           // not behind the result's write syscall (which wakes Postgres: ≈ 1 ms on a VM that halts idle CPUs).
           const renewing = ctx.client.renewAuth(CALLS_PER_PERSON)
-          await afterQueuedWrites()
+          if (renewing) await afterQueuedWrites()
           const [status] = await Promise.all([recordItem(deps.sql, result, pd), renewing])
-          if (status) {
-            counts.done++
-            counts[status]++
-            if (status === 'failed') counts.lastError = result.errorMessage ?? null
-          }
+          if (status) progress.add(status, result.errorMessage)
           deps.onProgress?.(jobId)
           // Checked per item: a slice must end well before pg-boss would expire (and re-run) it.
           if (Date.now() - started > settings.sliceMs) return 'continue'
           if (settings.pacingMs > 0) await sleep(settings.pacingMs)
         }
       }
-      await flushNow()
+      await progress.flushNow()
       await closeShare(jobId, deviceId)
       return 'done'
     } catch (err) {
       // Counters first: closing may finish the job, which recounts it exactly.
-      await flushNow().catch(() => {})
+      await progress.flushNow().catch(() => {})
       if (!(err instanceof DeviceFailure)) {
         if (isIsapiError(err) || (err as { statusCode?: number }).statusCode === 422) {
           await closeShare(jobId, deviceId, new DeviceFailure(errorCodeOf(err), (err as Error).message))
@@ -294,9 +280,7 @@ export function createSyncRunner (deps: RunnerDeps) {
       await closeShare(jobId, deviceId, err)
       return 'done'
     } finally {
-      // Only a slice that stopped early ('continue') still has counts here; the other paths flushed.
-      await flushing
-      if (counts.done > 0) await flush().catch((err) => deps.log.warn({ err, jobId }, 'sync: progress counters not updated (the job is recounted when it ends)'))
+      await progress.settle()
       await lock.release()
     }
   }
