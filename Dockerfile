@@ -31,4 +31,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["dumb-init", "--"]
-CMD ["node", "--enable-source-maps", "dist/server.js"]
+CMD ["node", "--heap-growing-percent=50", "--enable-source-maps", "dist/server.js"]

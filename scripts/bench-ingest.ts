@@ -27,7 +27,7 @@ import type { SimEvent } from '../src/simulator/sim-state.js'
 import { formatLocalTime } from '../src/simulator/sim-time.js'
 import {
   apiClient, connectDatabase, cpuSeconds, createScratchDatabase, fmt, insertStudents, int, onCleanUp, postgresCpuSeconds, printRows,
-  procStatusKb, quantile, runBench, sampleRss, sampleWaits, startServer,
+  procStatusKb, quantile, runBench, sampleRss, sampleWaits, serverOption, SERVER_USAGE, startServer,
 } from './bench-support.js'
 
 const TIMEZONE = 'Asia/Tashkent'
@@ -50,8 +50,7 @@ const USAGE = `Usage: npm run bench:ingest -- [options]
   --students N            students, employeeNo 100001… (default 2000)
   --devices N             terminals, each with its own MAC, serial and serialNo sequence (default 50)
   --drain-timeout S       give up waiting for the inbox to drain after S seconds (default 600)
-  --server dist|tsx       node dist/server.js as npm start runs it (default; built first when src/ changed)
-                          or node --import tsx src/server.ts
+${SERVER_USAGE}
 
 Diagnostics:
   --async-commit          synchronous_commit=off on the scratch database (what per-request WAL flushes cost)
@@ -87,7 +86,6 @@ function readArgs () {
     if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got "${values[name]}"`)
     return n
   }
-  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be dist (dist/server.js, built if stale) or tsx (src/server.ts), got "${values.server}"`)
   return {
     seconds: num('seconds', 1),
     rate: num('rate', 1),
@@ -97,7 +95,7 @@ function readArgs () {
     students: num('students', 1),
     devices: num('devices', 1),
     drainTimeoutS: num('drain-timeout', 1),
-    server: values.server as 'tsx' | 'dist',
+    server: serverOption(values.server),
     asyncCommit: values['async-commit'] === true,
     cpuProfDir: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined,
   }

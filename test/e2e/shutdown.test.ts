@@ -17,7 +17,7 @@ const accepts = (port: number) => new Promise<boolean>((resolve) => {
   socket.once('error', () => resolve(false))
 })
 
-describe('npm start without DATABASE_URL (embedded Postgres)', () => {
+describe('the server without DATABASE_URL (embedded Postgres, as npm start runs it)', () => {
   it('on SIGTERM closes the app while its database is still up, then stops the database, and exits 0', async () => {
     const parent = await mkdtemp(path.join(tmpdir(), 'facegate-shutdown-'))
     dirs.push(parent)
