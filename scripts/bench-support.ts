@@ -138,12 +138,17 @@ async function buildNow () {
   if (res.status !== 0) throw new Error('npm run build failed')
 }
 
+/** The node flags before dist/server.js in an npm script (`… exec node --a --b dist/server.js`). */
+export function nodeFlagsOf (script: string) {
+  const node = /\bexec node ((?:--\S+ )*)dist\/server\.js/.exec(script)
+  if (!node) throw new Error(`cannot find the node command in: ${script}`)
+  return node[1].trim().split(' ').filter(Boolean)
+}
+
 /** The node flags of `npm run serve` (and so of npm start), read from package.json. */
 export function serveNodeFlags () {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  const node = /\bexec node ((?:--\S+ )*)dist\/server\.js/.exec(pkg.scripts.serve)
-  if (!node) throw new Error(`cannot find the node command in npm run serve: ${pkg.scripts.serve}`)
-  return node[1].trim().split(' ').filter(Boolean)
+  return nodeFlagsOf(pkg.scripts.serve)
 }
 
 /** The real server on a free loopback port, LOG_LEVEL=warn; resolves once /health/ready answers. */

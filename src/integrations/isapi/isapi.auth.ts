@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { safeDecode, readLock, readUserCheck } from './isapi.decode.js'
 import { basicAuthorization, digestAuthorization, parseDigestChallenge, type DigestChallenge } from './isapi.digest.js'
 import { IsapiError, deviceAnswerError } from './isapi.errors.js'
-import type { IsapiDeviceState } from './isapi.registry.js'
+import type { CachedChallenge, IsapiDeviceState } from './isapi.registry.js'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
@@ -89,14 +89,18 @@ function authHeader (s: AuthSettings, req: IsapiHttpRequest, challenge: DigestCh
 // A challenge fetched ahead (renewChallenge) counts as fresh only this long; later the call probes itself.
 const RENEWED_FRESH_MS = 5_000
 
-/** The cached challenge if it is young enough and has `calls` uses left; else it is dropped. */
+/** Whether a cached challenge is young enough and has `calls` uses left. */
+const challengeFits = (s: AuthSettings, c: CachedChallenge, calls: number) => {
+  const ttl = c.uses === 0 ? Math.min(RENEWED_FRESH_MS, s.nonceTtlMs) : s.nonceTtlMs
+  return s.now() - c.obtainedAt < ttl && c.uses + calls <= Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
+}
+
+/** The cached challenge if it fits the next `calls` calls; else it is dropped. Call only in the device's queue. */
 const usableChallenge = (s: AuthSettings, calls = 1) => {
   const c = s.state.challenge
-  if (!c) return undefined
-  const ttl = c.uses === 0 ? Math.min(RENEWED_FRESH_MS, s.nonceTtlMs) : s.nonceTtlMs
-  const fresh = s.now() - c.obtainedAt < ttl && c.uses + calls <= Math.min(s.nonceMaxUses, s.state.nonceUsesLearned ?? Infinity)
-  if (!fresh) s.state.challenge = undefined
-  return fresh ? c : undefined
+  if (c && challengeFits(s, c, calls)) return c
+  s.state.challenge = undefined
+  return undefined
 }
 
 /** The one authenticated attempt with a challenge nobody has used yet: a 401 here means wrong credentials. */
@@ -136,17 +140,18 @@ async function viaProbe (s: AuthSettings, req: IsapiHttpRequest, send: SendOnce)
   return 'response' in probed ? probed.response : await attemptFresh(s, req, send, probed.challenge)
 }
 
+/** Whether the next `calls` calls need no new challenge (Basic, or a cached nonce with that many uses left). Changes nothing. */
+export const challengeLasts = (s: AuthSettings, calls = 1) =>
+  s.authMode !== 'digest' || (s.state.challenge !== undefined && challengeFits(s, s.state.challenge, calls))
+
 /**
  * Gets a fresh challenge now unless the cached nonce has uses left for the next `calls` calls (a
  * firmware whose nonces die after two uses needs one per person), so that round trip happens while
  * the caller does other work. An unauthenticated GET costs no login; any failure is left for the
  * next call to meet.
  */
-/** Whether the next `calls` calls need no new challenge (Basic, or a cached nonce with that many uses left). */
-export const challengeLasts = (s: AuthSettings, calls = 1) => s.authMode !== 'digest' || usableChallenge(s, calls) !== undefined
-
 export async function renewChallenge (s: AuthSettings, send: SendOnce, calls = 1) {
-  if (challengeLasts(s, calls)) return
+  if (s.authMode !== 'digest' || usableChallenge(s, calls)) return
   try {
     guardLocal(s, 'renewChallenge')
     const probed = await probe(s, { operation: 'renewChallenge', method: 'GET', path: PROBE_PATH, timeoutMs: s.probeTimeoutMs }, send)

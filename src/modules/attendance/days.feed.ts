@@ -14,10 +14,12 @@ const oldestFirst = [{ updatedAt: 'asc' as const }, { studentId: 'asc' as const 
  * reads back to the oldest of them even when that is more than LATE_COMMIT_MS ago.
  */
 export async function openDayFeed (db: PrismaClient, schoolId: string, scope: { studentId?: { in: string[] } }) {
-  const versionsSince = (from: number) => db.dailyAttendance.findMany({
-    where: { schoolId, updatedAt: { gte: new Date(from) }, ...scope }, select: { studentId: true, date: true, updatedAt: true }, orderBy: oldestFirst,
-  })
   const returned = new Map<string, number>()
+  // At most returned.size of the rows read were returned, so this many hold the page and the first one after it.
+  const versionsSince = (from: number) => db.dailyAttendance.findMany({
+    where: { schoolId, updatedAt: { gte: new Date(from) }, ...scope },
+    select: { studentId: true, date: true, updatedAt: true }, orderBy: oldestFirst, take: FEED_PAGE + 1 + returned.size,
+  })
   let waitingSince = Infinity
   const horizon = () => Math.min(Date.now() - LATE_COMMIT_MS, waitingSince)
   const remember = (days: DayVersion[]) => {

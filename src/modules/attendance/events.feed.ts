@@ -12,14 +12,17 @@ export const FEED_PAGE = 500
 
 /**
  * A school's new events, each returned once, including those committed late with ids below ones already
- * returned. Every call re-reads the ids above a floor, skips those it has returned and reads the lowest
- * FEED_PAGE of the others in full. The floor rises to the highest id that existed LATE_COMMIT_MS ago
+ * returned. Every call re-reads the lowest ids above a floor, skips those it has returned and reads the
+ * lowest FEED_PAGE of the others in full. The floor rises to the highest id that existed LATE_COMMIT_MS ago
  * (nothing at or below it can still commit), but never past an id not yet returned, so what it remembers
  * is about that long of events plus any backlog.
  */
 export async function openEventFeed (db: PrismaClient, schoolId: string, scope: { studentId?: { in: string[] } }) {
+  // Every id returned is above the floor, so this many ids hold the page and the first one after it.
   const idsAbove = async (floor: bigint) =>
-    (await db.attendanceEvent.findMany({ where: { schoolId, id: { gt: floor }, ...scope }, select: { id: true }, orderBy: { id: 'asc' } })).map((e) => e.id)
+    (await db.attendanceEvent.findMany({
+      where: { schoolId, id: { gt: floor }, ...scope }, select: { id: true }, orderBy: { id: 'asc' }, take: FEED_PAGE + 1 + returned.size,
+    })).map((e) => e.id)
   const highestId = async () => (await db.attendanceEvent.findFirst({ orderBy: { id: 'desc' }, select: { id: true } }))?.id ?? 0n
 
   // What is there when the feed opens is not new (the primary key answers this at once; a late

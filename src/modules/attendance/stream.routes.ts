@@ -7,7 +7,7 @@ import { visibleClassScope } from '../classes/classes.service.js'
 import { toDaySummaryDto } from './attendance.schemas.js'
 import { studentIdsIn } from './attendance.visibility.js'
 import { openDayFeed } from './days.feed.js'
-import { openEventFeed } from './events.feed.js'
+import { FEED_PAGE, openEventFeed } from './events.feed.js'
 import { toEventDto } from './events.schemas.js'
 
 const POLL_MS = 1000
@@ -45,13 +45,16 @@ export const streamRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     try {
       while (connection.open) {
-        for (const e of await nextEvents()) send('event', toEventDto(e))
-        for (const d of await nextDays()) send('attendance', toDaySummaryDto(d))
+        const events = await nextEvents()
+        for (const e of events) send('event', toEventDto(e))
+        const days = await nextDays()
+        for (const d of days) send('attendance', toDaySummaryDto(d))
         if (Date.now() - lastWrite > KEEPALIVE_MS) {
           res.write(': keep-alive\n\n')
           lastWrite = Date.now()
         }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS))
+        // A full page means a backlog: the next one goes out at once.
+        if (events.length < FEED_PAGE && days.length < FEED_PAGE) await new Promise((resolve) => setTimeout(resolve, POLL_MS))
       }
     } catch (err) {
       request.log.warn({ err }, 'event stream ended by an error')

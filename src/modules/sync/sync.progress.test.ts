@@ -30,8 +30,13 @@ describe('share progress counters', () => {
     expect(progress.checkpoint()).toBe(false)
 
     await app.prisma.syncJob.update({ where: { id: job.id }, data: { cancelledAt: new Date() } })
+    const idle = createShareProgress(sql, job.id, app.log)
+    await idle.flushNow()
+    expect(idle.checkpoint(), 'a flush with nothing counted still reads the cancel').toBe(true)
+    progress.add('success', null)
     await progress.flushNow()
-    expect(progress.checkpoint()).toBe(true)
+    expect(progress.checkpoint(), 'a flush that adds counts reads the cancel').toBe(true)
+    expect(await app.prisma.syncJob.findUniqueOrThrow({ where: { id: job.id } })).toMatchObject({ done: 4, success: 2 })
   })
 
   it('leaves a closed job alone: closing recounted it from its items', async () => {
