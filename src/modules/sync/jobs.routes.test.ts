@@ -54,9 +54,14 @@ describe('jobs', () => {
     const back = await startTerminal({ index: 2, port })
     const onlineCalls = online.snapshot().requests.length
     expectProblem(await post(`/jobs/${job.id}/retry`, s.admin, { deviceIds: [up.id] }), 409, 'NOTHING_TO_RETRY')
-    const retry = await post(`/jobs/${job.id}/retry`, s.admin, { deviceIds: [down.id] })
+    const keyed = { ...s.admin, 'idempotency-key': 'retry-down' }
+    const retry = await post(`/jobs/${job.id}/retry`, keyed, { deviceIds: [down.id] })
     expect(retry.statusCode, retry.body).toBe(200)
     expect(retry.json()).toMatchObject({ status: 'queued', retryCount: 1, progress: { done: 3, total: 6 }, counts: { success: 3, failed: 0 } })
+    const repeated = await post(`/jobs/${job.id}/retry`, keyed, { deviceIds: [down.id] })
+    expect(repeated.statusCode, 'a repeated retry answers the first one, not NOTHING_TO_RETRY').toBe(200)
+    expect(repeated.json()).toEqual(retry.json())
+    expectProblem(await post(`/jobs/${job.id}/retry`, keyed, { deviceIds: [up.id] }), 422, 'IDEMPOTENCY_KEY_REUSED')
     const retried = await waitForJob(app, s.admin, job.id)
     expect(retried).toMatchObject({ status: 'succeeded', retryCount: 1, progress: { done: 6, total: 6 }, counts: { success: 6, failed: 0, skipped: 0 }, lastError: null })
     expect(Object.keys(namesOn(back)).sort()).toEqual(students.map((st) => st.employeeNo).sort())
@@ -107,10 +112,14 @@ describe('jobs', () => {
     const jobId = await s.startSync()
     await waitForProgress(jobId, 2)
 
-    const cancel = await post(`/jobs/${jobId}/cancel`, s.admin)
+    const keyed = { ...s.admin, 'idempotency-key': 'cancel-1' }
+    const cancel = await post(`/jobs/${jobId}/cancel`, keyed)
     expect(cancel.statusCode, cancel.body).toBe(200)
     expect(cancel.json().cancelledAt).toEqual(expect.any(String))
     const job = await waitForJob(app, s.admin, jobId)
+    const repeated = await post(`/jobs/${jobId}/cancel`, keyed)
+    expect(repeated.statusCode, 'a repeated cancel answers the first one, not JOB_FINISHED').toBe(200)
+    expect(repeated.json()).toEqual(cancel.json())
     expect(job.status).toBe('cancelled')
     expect(job.devices).toMatchObject([{ deviceId: device.id, status: 'cancelled' }])
     const cancelled = await s.items(jobId, '&status=cancelled')

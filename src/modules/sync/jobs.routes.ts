@@ -4,6 +4,7 @@ import { paged } from '../../lib/schemas.js'
 import type { SyncJob } from '../../generated/prisma/client.js'
 import { actorContext } from '../../lib/context.js'
 import { notFound } from '../../lib/errors.js'
+import { idempotent } from '../../lib/idempotency.js'
 import { hasRole, type AuthUser } from '../../plugins/auth.js'
 import { toJobDto, type JobsService } from './sync.jobs.js'
 import { isFinished } from './sync.repository.js'
@@ -50,15 +51,16 @@ export const jobsRoutes: FastifyPluginAsyncZod<{ jobs: JobsService }> = async (a
   app.post('/jobs/:jobId/cancel', {
     onRequest,
     schema: { tags, operationId: 'cancelJob', params: jobParams, response: { 200: jobSchema } },
-  }, async (request) => toJobDto(await jobs.cancel(actorContext(request), await visibleJob(request.user, request.params.jobId))))
+  }, async (request) => (await idempotent(app.prisma, request, async () =>
+    ({ statusCode: 200, body: toJobDto(await jobs.cancel(actorContext(request), await visibleJob(request.user, request.params.jobId))) }))).body)
 
   app.post('/jobs/:jobId/retry', {
     onRequest,
     schema: { tags, operationId: 'retryJob', params: jobParams, body: jobRetryBody, response: { 200: jobSchema }, description: 'Runs only the failed items again' },
-  }, async (request) => {
+  }, async (request) => (await idempotent(app.prisma, request, async () => {
     const job = await visibleJob(request.user, request.params.jobId)
-    return toJobDto(await jobs.retry(actorContext(request), job, request.body.deviceIds))
-  })
+    return { statusCode: 200, body: toJobDto(await jobs.retry(actorContext(request), job, request.body.deviceIds)) }
+  })).body)
 
   app.get('/jobs/:jobId/events', {
     onRequest: [app.authenticateStream],
