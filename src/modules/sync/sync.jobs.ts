@@ -138,10 +138,13 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
       const counts = await db.syncJobItem.groupBy({ by: ['deviceId', 'status'], where: { jobId }, _count: { _all: true } })
       return shares.map((s) => {
         const of = (status: string) => counts.find((c) => c.deviceId === s.deviceId && c.status === status)?._count._all ?? 0
+        const itemCounts = { pending: of('pending'), success: of('success'), failed: of('failed'), skipped: of('skipped'), cancelled: of('cancelled') }
+        // A share that ran to its end says how its items went, as the job does.
+        const outcome = s.status === 'succeeded' && itemCounts.failed > 0 ? (itemCounts.success + itemCounts.skipped > 0 ? 'partial' : 'failed') : s.status
         return {
-          deviceId: s.deviceId, deviceName: s.device.name, status: s.status,
+          deviceId: s.deviceId, deviceName: s.device.name, status: outcome,
           error: s.errorCode ? { code: s.errorCode, message: s.errorMessage } : null,
-          counts: { pending: of('pending'), success: of('success'), failed: of('failed'), skipped: of('skipped'), cancelled: of('cancelled') },
+          counts: itemCounts,
         }
       })
     },

@@ -150,6 +150,30 @@ describe('POST /schools/:schoolId/sync', () => {
     expect(await app.prisma.syncJob.count({ where: { schoolId: s.school.id } })).toBe(2)
   })
 
+  it('a face a terminal rejects fails that item at the face step; the terminal carries on; studentIds limits the job', async () => {
+    const s = await syncSchool(app)
+    const picky = await startTerminal({ index: 16, maxFaceBytes: 100 })
+    const good = await startTerminal({ index: 17 })
+    const pickyDevice = await addDevice(app, s.admin, s.school.id, picky)
+    await addDevice(app, s.admin, s.school.id, good)
+    const students = await s.addStudents(3)
+    const chosen = students.slice(0, 2)
+
+    const job = await waitForJob(app, s.admin, await s.startSync({ studentIds: chosen.map((st) => st.id) }))
+    expect(job).toMatchObject({ status: 'partial', progress: { done: 4, total: 4 }, counts: { success: 2, failed: 2, skipped: 0 } })
+    expect(job.devices.find((d: { deviceId: string }) => d.deviceId === pickyDevice.id)).toMatchObject({ status: 'failed', error: null })
+    const failed = (await s.items(job.id, '&status=failed')).items
+    expect(failed.map((i) => i.employeeNo).sort()).toEqual(chosen.map((st) => st.employeeNo).sort())
+    for (const i of failed) expect(i).toMatchObject({ deviceId: pickyDevice.id, step: 'face', error: { code: 'FACE_REJECTED' } })
+    // Both people went on as records: one rejected face did not stop the terminal's share.
+    expect(Object.keys(namesOn(picky)).sort()).toEqual(chosen.map((st) => st.employeeNo).sort())
+    expect(facesOn(picky)).toEqual({})
+    expect(Object.keys(facesOn(good)).sort()).toEqual(chosen.map((st) => st.employeeNo).sort())
+    const states = await app.prisma.personDevice.findMany({ where: { deviceId: pickyDevice.id }, select: { state: true, faceOnDevice: true, lastError: true } })
+    expect(states).toHaveLength(2)
+    for (const st of states) expect(st).toMatchObject({ state: 'failed', faceOnDevice: false, lastError: expect.stringContaining('faceQualityTooLow') })
+  })
+
   it('sends every student of a share that spans several pages, each once and in order', async () => {
     const s = await syncSchool(app)
     const terminal = await startTerminal({ index: 15, requestLogLimit: 1000 })
