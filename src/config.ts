@@ -37,6 +37,8 @@ export const configSchema = z.object({
   FACE_UPLOAD_MODE: z.enum(['bytes', 'url']).default('bytes'),
   SYNC_WAIT_SECONDS: z.coerce.number().min(0.1).max(300).default(30),
   SYNC_TRANSIENT_BACKOFF_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  SYNC_AUTO_RETRY_SECONDS: z.coerce.number().min(0).max(86_400).default(300),
+  SYNC_AUTO_RETRY_MAX: z.coerce.number().int().min(0).max(20).default(5),
   WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
   WEBHOOK_RAW_MAX_BYTES: z.coerce.number().int().min(1024).default(256 * 1024),
   EVENT_PICTURES: bool.default(false),

@@ -8,6 +8,7 @@ import type { MediaSigner } from '../media/media.signing.js'
 import { jobsRoutes } from './jobs.routes.js'
 import { createDriftService } from './sync.drift.js'
 import { createJobsService } from './sync.jobs.js'
+import { createAutoRetry } from './sync.autoretry.js'
 import { createSyncQueue } from './sync.queue.js'
 import { DEFAULT_SYNC_SETTINGS, createSyncRunner } from './sync.runner.js'
 import { syncRoutes } from './sync.routes.js'
@@ -44,8 +45,16 @@ export function createSyncModule (app: FastifyInstance, deps: { db: PrismaClient
   })
   const jobs = createJobsService({ db: deps.db, queue })
   const drift = createDriftService({ db: deps.db, devices: deps.devices, connector: deps.connector, jobs })
-  app.addHook('onReady', async () => { await queue.start() })
+  const autoRetry = createAutoRetry({
+    db: deps.db, jobs, log: app.log.child({ module: 'sync' }),
+    settings: { baseSeconds: config.SYNC_WORKERS_ENABLED ? config.SYNC_AUTO_RETRY_SECONDS : 0, maxRetries: config.SYNC_AUTO_RETRY_MAX },
+  })
+  app.addHook('onReady', async () => {
+    await queue.start()
+    autoRetry.start()
+  })
   app.addHook('onClose', async () => {
+    await autoRetry.stop()
     await queue.stop()
     await results.end()
   })

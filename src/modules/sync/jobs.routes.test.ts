@@ -88,6 +88,11 @@ describe('jobs', () => {
     expect(bad.snapshot()).toMatchObject({ failedLogins: 1, lockedUntil: null, users: [] })
     expect(good.snapshot().users).toHaveLength(3)
     expect(good.snapshot().failedLogins).toBe(0)
+
+    // Two retries at once: one claims the job, the other is told it is running.
+    const both = await Promise.all([post(`/jobs/${job.id}/retry`, s.admin), post(`/jobs/${job.id}/retry`, s.admin)])
+    expect(both.map((r) => r.statusCode).sort()).toEqual([200, 409])
+    expect((await waitForJob(app, s.admin, job.id)).retryCount).toBe(1)
   })
 
   it('retries busy answers and still succeeds', async () => {

@@ -198,10 +198,13 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
         await tx.$executeRawUnsafe(`
           UPDATE sync_job_devices SET status = 'queued', error_code = NULL, error_message = NULL, finished_at = NULL
           WHERE job_id = $1::uuid AND device_id IN (SELECT DISTINCT device_id FROM sync_job_items WHERE job_id = $1::uuid AND status = 'pending')`, job.id)
-        const retried = await tx.syncJob.update({
-          where: { id: job.id },
+        // Claims the job as it was read: a retry that another process or person started meanwhile wins.
+        const claimed = await tx.syncJob.updateMany({
+          where: { id: job.id, status: job.status, retryCount: job.retryCount },
           data: { status: 'queued', done: { decrement: reset }, failed: { decrement: reset }, retryCount: { increment: 1 }, cancelledAt: null, finishedAt: null, lastError: null },
         })
+        if (claimed.count === 0) throw conflict('JOB_RUNNING', 'The job was retried meanwhile')
+        const retried = await tx.syncJob.findUniqueOrThrow({ where: { id: job.id } })
         if (ctx) await recordAudit(tx, ctx, { action: 'retry_job', entity: 'job', entityId: job.id, schoolId: job.schoolId, after: { items: reset } })
         return retried
       })
