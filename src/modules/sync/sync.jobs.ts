@@ -149,6 +149,17 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
       })
     },
 
+    /** A student's state on each device it was ever sent to (404 for a student of another school). */
+    async personOnDevices (schoolId: string, studentId: string) {
+      const student = await db.student.findFirst({ where: { id: studentId, schoolId }, select: { version: true } })
+      if (!student) throw notFound('Student')
+      const rows = await db.personDevice.findMany({ where: { studentId, device: { deletedAt: null } }, include: { device: { select: { name: true } } }, orderBy: { device: { name: 'asc' } } })
+      return rows.map((pd) => ({
+        deviceId: pd.deviceId, deviceName: pd.device.name, state: pd.state, syncedVersion: pd.syncedVersion, currentVersion: student.version,
+        faceOnDevice: pd.faceOnDevice, lastError: pd.lastError, attempts: pd.attempts, syncedAt: pd.syncedAt?.toISOString() ?? null,
+      }))
+    },
+
     async items (jobId: string, q: JobItemsQuery) {
       const where: Prisma.SyncJobItemWhereInput = { jobId, ...(q.status && { status: q.status }), ...(q.deviceId && { deviceId: q.deviceId }) }
       const [rows, total] = await Promise.all([

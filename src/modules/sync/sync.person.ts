@@ -87,8 +87,10 @@ export async function putFace (client: IsapiClient, employeeNo: string, source: 
  */
 export async function syncPerson (client: IsapiClient, s: Student, pd: PersonDevice | null, o: PersonSyncOptions): Promise<PersonOutcome> {
   const photoVersion = s.photoUrl ? s.photoVersion : null
-  const faceCurrent = pd?.state === 'synced' && pd.faceOnDevice && pd.facePhotoVersion === photoVersion
-  const userCurrent = pd?.state === 'synced' && pd.syncedVersion === s.version
+  // `pending`: the device holds the person at an older version.
+  const onDevice = pd?.state === 'synced' || pd?.state === 'pending'
+  const faceCurrent = onDevice && pd.faceOnDevice && pd.facePhotoVersion === photoVersion
+  const userCurrent = onDevice && pd.syncedVersion === s.version
   if (!o.full && userCurrent && (faceCurrent || photoVersion === null)) {
     return { status: 'skipped', reason: 'unchanged' }
   }
@@ -97,7 +99,7 @@ export async function syncPerson (client: IsapiClient, s: Student, pd: PersonDev
     if (!o.full && faceCurrent) return { status: 'skipped', reason: 'unchanged' }
   }
   // Photos only: the record goes only where the person is not on the device yet.
-  const sendRecord = !o.photosOnly || pd?.state !== 'synced'
+  const sendRecord = !o.photosOnly || !onDevice
   if (sendRecord) {
     await inStep('user', () => putUser(client, userRecordOf(s, o), o.supportsSetUp))
   }

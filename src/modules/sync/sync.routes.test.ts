@@ -174,6 +174,58 @@ describe('POST /schools/:schoolId/sync', () => {
     for (const st of states) expect(st).toMatchObject({ state: 'failed', faceOnDevice: false, lastError: expect.stringContaining('faceQualityTooLow') })
   })
 
+  it('keeps each student\'s state per device: synced, pending after an edit, failed, removed', async () => {
+    const s = await syncSchool(app)
+    const stays = await startTerminal({ index: 18 })
+    const leaves = await startTerminal({ index: 19 })
+    const kept = await addDevice(app, s.admin, s.school.id, stays)
+    const gone = await addDevice(app, s.admin, s.school.id, leaves)
+    const [student] = await s.addStudents(1)
+    const states = async () => {
+      const res = await app.inject({ method: 'GET', url: `${s.base}/students/${student.id}/devices`, headers: s.admin })
+      expect(res.statusCode, res.body).toBe(200)
+      return Object.fromEntries((res.json().items as Array<{ deviceId: string, syncedVersion: number, currentVersion: number }>).map((pd) => [pd.deviceId, pd]))
+    }
+
+    expect(await states()).toEqual({})
+    await waitForJob(app, s.admin, await s.startSync())
+    const synced = await states()
+    for (const id of [kept.id, gone.id]) {
+      expect(synced[id]).toMatchObject({ state: 'synced', faceOnDevice: true, lastError: null, attempts: 0, syncedAt: expect.any(String) })
+      expect(synced[id].syncedVersion).toBe(synced[id].currentVersion)
+    }
+
+    await s.patchStudent(student.id, { firstName: 'Malika' })
+    for (const pd of Object.values(await states())) expect(pd).toMatchObject({ state: 'pending', syncedVersion: synced[kept.id].currentVersion, currentVersion: synced[kept.id].currentVersion + 1 })
+
+    await leaves.close()
+    const faceCalls = stays.snapshot().requests.filter((r) => r.path.startsWith('/ISAPI/Intelligent/FDLib/')).length
+    await waitForJob(app, s.admin, await s.startSync())
+    const after = await states()
+    expect(after[kept.id]).toMatchObject({ state: 'synced', syncedVersion: synced[kept.id].currentVersion + 1, faceOnDevice: true })
+    expect(after[gone.id]).toMatchObject({ state: 'failed', syncedVersion: synced[gone.id].currentVersion, attempts: 1, lastError: expect.any(String) })
+    // A pending person is still on the device with its face: the edit sent only the record.
+    expect(stays.snapshot().requests.filter((r) => r.path.startsWith('/ISAPI/Intelligent/FDLib/')).length).toBe(faceCalls)
+
+    await s.patchStudent(student.id, { status: 'inactive' })
+    await waitForJob(app, s.admin, await s.startSync({ deviceIds: [kept.id] }))
+    expect((await states())[kept.id]).toMatchObject({ state: 'removed', faceOnDevice: false })
+
+    const other = await syncSchool(app)
+    expectProblem(await app.inject({ method: 'GET', url: `${other.base}/students/${student.id}/devices`, headers: other.admin }), 404, 'STUDENT_NOT_FOUND')
+  })
+
+  it('a sync that records a version an edit has already overtaken leaves the person pending', async () => {
+    const s = await syncSchool(app)
+    const device = await addDevice(app, s.admin, s.school.id, await startTerminal({ index: 20 }))
+    const [student] = await s.addStudents(1, { photos: false })
+    const { version } = await app.prisma.student.update({ where: { id: student.id }, data: { version: { increment: 1 } } })
+    await app.prisma.personDevice.create({ data: { studentId: student.id, deviceId: device.id, employeeNo: student.employeeNo, state: 'synced', syncedVersion: version - 1 } })
+    expect(await app.prisma.personDevice.findFirstOrThrow({ where: { studentId: student.id } })).toMatchObject({ state: 'pending' })
+    await app.prisma.personDevice.updateMany({ where: { studentId: student.id }, data: { state: 'synced', syncedVersion: version } })
+    expect(await app.prisma.personDevice.findFirstOrThrow({ where: { studentId: student.id } })).toMatchObject({ state: 'synced' })
+  })
+
   it('sends every student of a share that spans several pages, each once and in order', async () => {
     const s = await syncSchool(app)
     const terminal = await startTerminal({ index: 15, requestLogLimit: 1000 })

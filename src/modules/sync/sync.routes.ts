@@ -8,6 +8,7 @@ import { requireSchoolAccess } from '../../plugins/auth.js'
 import type { DevicesService } from '../devices/devices.service.js'
 import type { DriftService } from './sync.drift.js'
 import type { JobsService } from './sync.jobs.js'
+import { studentParams } from '../students/students.schemas.js'
 import { cloneBody, deviceParams, driftRepairBody, jobAccepted, syncBody } from './sync.schemas.js'
 
 const driftPerson = z.object({ studentId: z.uuid(), employeeNo: z.string(), name: z.string() })
@@ -20,6 +21,18 @@ const driftReport = z.object({
   extra: z.array(z.object({ employeeNo: z.string(), name: z.string(), hasFace: z.boolean().nullable() })),
   outdated: z.array(driftPerson.extend({ reasons: z.array(z.string()) })),
 }).meta({ id: 'DriftReport' })
+
+const personOnDevice = z.object({
+  deviceId: z.uuid(),
+  deviceName: z.string(),
+  state: z.enum(['pending', 'synced', 'failed', 'removed']).describe('pending: the device holds an older version of the person'),
+  syncedVersion: z.number().int().nullable().describe('The version of the person the device got last'),
+  currentVersion: z.number().int(),
+  faceOnDevice: z.boolean(),
+  lastError: z.string().nullable(),
+  attempts: z.number().int().describe('Failed attempts since the last success'),
+  syncedAt: z.string().nullable(),
+}).meta({ id: 'PersonOnDevice' })
 
 /** Starting sync work for a school: everything here answers 202 with a job to follow. */
 export const syncRoutes: FastifyPluginAsyncZod<{ jobs: JobsService, drift: DriftService, devices: DevicesService }> = async (app, { jobs, drift, devices }) => {
@@ -67,6 +80,14 @@ export const syncRoutes: FastifyPluginAsyncZod<{ jobs: JobsService, drift: Drift
     })
     return reply.status(202).send(result.body)
   })
+
+  app.get('/schools/:schoolId/students/:studentId/devices', {
+    preHandler: [canSync],
+    schema: {
+      tags, operationId: 'studentOnDevices', params: studentParams, response: { 200: z.object({ items: z.array(personOnDevice) }) },
+      description: 'Where the student is: its state on each device it was ever sent to',
+    },
+  }, async (request) => ({ items: await jobs.personOnDevices(request.params.schoolId, request.params.studentId) }))
 
   app.get('/schools/:schoolId/devices/:deviceId/drift', {
     preHandler: [canSync],
