@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import PgBoss from 'pg-boss'
 import type { FastifyBaseLogger } from 'fastify'
 import type { SyncRunner } from './sync.runner.js'
 
 const QUEUE = 'device-share'
+const DEADLOCK_DETECTED = '40P01'
 
 export interface SyncQueueSettings {
   databaseUrl: string
@@ -55,10 +57,25 @@ export function createSyncQueue (o: SyncQueueSettings & { runner: SyncRunner, lo
     else if (outcome === 'locked') await enqueue(job.data, 1)
   }
 
+  // Two processes starting on a fresh database can deadlock inside pg-boss's create_queue (it creates
+  // the queue's partition): the loser tries again, and finds the queue there.
+  async function createQueueOnce () {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await boss.getQueue(QUEUE))) await boss.createQueue(QUEUE, { name: QUEUE, policy: 'standard' })
+        return
+      } catch (err) {
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt === 5) throw err
+        o.log.warn({ attempt }, 'job queue: creating the queue met another process; trying again')
+        await sleep(50 * attempt)
+      }
+    }
+  }
+
   return {
     async start () {
       await boss.start()
-      await boss.createQueue(QUEUE, { name: QUEUE, policy: 'standard' })
+      await createQueueOnce()
       for (let i = 0; i < o.concurrency; i++) workerIds.push(await boss.work<ShareJob>(QUEUE, { batchSize: 1, pollingIntervalSeconds: o.pollSeconds }, handle))
       started = true
     },
