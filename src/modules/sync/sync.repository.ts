@@ -52,6 +52,14 @@ export async function insertStudentItems (tx: DbClient, o: {
  */
 export type SqlRunner = (name: string, text: string, params: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }>
 
+/**
+ * The state to store: `synced` becomes `pending` when the student's version has moved past the one
+ * the device got (an edit committed while it was being sent).
+ */
+const stateBehindStudent = (studentId: string, state: string, syncedVersion: string) =>
+  `(CASE WHEN ${state} = 'synced' AND ${syncedVersion}::int < (SELECT version FROM students WHERE id = ${studentId}::uuid)
+     THEN 'pending' ELSE ${state} END)::"PersonDeviceState"`
+
 const PERSON_DEVICE_UPSERT = `
   ON CONFLICT (student_id, device_id) DO UPDATE SET
     employee_no = EXCLUDED.employee_no,
@@ -78,7 +86,7 @@ export async function recordItem (sql: SqlRunner, r: ItemResult, pd?: PersonDevi
       WHERE id = $1 AND status = 'pending' RETURNING status
     ), pd AS (
       INSERT INTO person_devices (student_id, device_id, employee_no, state, synced_version, face_photo_version, face_on_device, last_error, attempts, synced_at, updated_at)
-      SELECT $6::uuid, $7::uuid, $8, $9::"PersonDeviceState", $10::int, $11::int, $12::boolean, $13,
+      SELECT $6::uuid, $7::uuid, $8, ${stateBehindStudent('$6', '$9', '$10')}, $10::int, $11::int, $12::boolean, $13,
              CASE WHEN $9 = 'failed' THEN 1 ELSE 0 END, CASE WHEN $9 = 'failed' THEN NULL ELSE now() END, now()
       WHERE $6::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM it)
       ${PERSON_DEVICE_UPSERT}
@@ -115,7 +123,7 @@ export async function addCountsAndCheckCancel (sql: SqlRunner, jobId: string, d:
 export async function upsertPersonDevice (db: DbClient, c: PersonDeviceChange) {
   await db.$executeRawUnsafe(`
     INSERT INTO person_devices (student_id, device_id, employee_no, state, synced_version, face_photo_version, face_on_device, last_error, attempts, synced_at, updated_at)
-    VALUES ($1::uuid, $2::uuid, $3, $4::"PersonDeviceState", $5, $6, $7, $8, CASE WHEN $4 = 'failed' THEN 1 ELSE 0 END,
+    VALUES ($1::uuid, $2::uuid, $3, ${stateBehindStudent('$1', '$4', '$5')}, $5, $6, $7, $8, CASE WHEN $4 = 'failed' THEN 1 ELSE 0 END,
       CASE WHEN $4 = 'failed' THEN NULL ELSE now() END, now())
     ${PERSON_DEVICE_UPSERT}`,
   c.studentId, c.deviceId, c.employeeNo, c.state, c.syncedVersion ?? null, c.facePhotoVersion ?? null, c.faceOnDevice ?? false, c.lastError ?? null)

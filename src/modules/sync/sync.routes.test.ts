@@ -9,6 +9,7 @@ import { waitForJob } from '../../../test/helpers/jobs.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
 import { facesOn, namesOn, syncSchool } from '../../../test/helpers/sync-school.js'
 import { addDevice, startTerminal } from '../../../test/helpers/terminals.js'
+import { upsertPersonDevice } from './sync.repository.js'
 
 describe('POST /schools/:schoolId/sync', () => {
   let app: TestApp
@@ -220,10 +221,12 @@ describe('POST /schools/:schoolId/sync', () => {
     const device = await addDevice(app, s.admin, s.school.id, await startTerminal({ index: 20 }))
     const [student] = await s.addStudents(1, { photos: false })
     const { version } = await app.prisma.student.update({ where: { id: student.id }, data: { version: { increment: 1 } } })
-    await app.prisma.personDevice.create({ data: { studentId: student.id, deviceId: device.id, employeeNo: student.employeeNo, state: 'synced', syncedVersion: version - 1 } })
-    expect(await app.prisma.personDevice.findFirstOrThrow({ where: { studentId: student.id } })).toMatchObject({ state: 'pending' })
-    await app.prisma.personDevice.updateMany({ where: { studentId: student.id }, data: { state: 'synced', syncedVersion: version } })
-    expect(await app.prisma.personDevice.findFirstOrThrow({ where: { studentId: student.id } })).toMatchObject({ state: 'synced' })
+    const recorded = (syncedVersion: number) =>
+      upsertPersonDevice(app.prisma, { studentId: student.id, deviceId: device.id, employeeNo: student.employeeNo, state: 'synced', syncedVersion })
+    await recorded(version - 1)
+    expect(await app.prisma.personDevice.findFirstOrThrow({ where: { studentId: student.id } })).toMatchObject({ state: 'pending', syncedVersion: version - 1 })
+    await recorded(version)
+    expect(await app.prisma.personDevice.findFirstOrThrow({ where: { studentId: student.id } })).toMatchObject({ state: 'synced', syncedVersion: version })
   })
 
   it('sends every student of a share that spans several pages, each once and in order', async () => {
