@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
 import { expect } from 'vitest'
 import type { Prisma } from '../../src/generated/prisma/client.js'
 import { createSchool, createStudent, signedInAs } from '../factories/index.js'
@@ -62,3 +65,10 @@ export const namesOn = (t: { snapshot: () => { users: Array<{ employeeNo: string
 /** Face sha256 on a simulated terminal, by employeeNo (FPID). */
 export const facesOn = (t: { snapshot: () => { faces: Array<{ FPID: string, sha256: string }> } }) =>
   Object.fromEntries(t.snapshot().faces.map((f) => [f.FPID, f.sha256]))
+
+/** sha256 of a student's stored photo file, to compare with what a terminal holds. */
+export async function photoSha (app: TestApp, studentId: string) {
+  const s = await app.prisma.student.findUniqueOrThrow({ where: { id: studentId } })
+  const file = path.join(app.config.DATA_DIR, 'uploads', (s.photoUrl as string).replace(/^\/uploads\//, ''))
+  return createHash('sha256').update(await readFile(file)).digest('hex')
+}

@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { signedInAs } from '../../../test/factories/index.js'
 import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app.js'
 import { waitForJob } from '../../../test/helpers/jobs.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
-import { facesOn, namesOn, syncSchool } from '../../../test/helpers/sync-school.js'
+import { facesOn, namesOn, photoSha, syncSchool } from '../../../test/helpers/sync-school.js'
 import { addDevice, startTerminal } from '../../../test/helpers/terminals.js'
 import { upsertPersonDevice } from './sync.repository.js'
 
@@ -17,12 +14,6 @@ describe('POST /schools/:schoolId/sync', () => {
   beforeAll(async () => {
     app = await buildTestApp({ SYNC_POLL_SECONDS: '0.5', LOG_LEVEL: 'error' })
   })
-
-  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-  async function photoSha (studentId: string) {
-    const s = await app.prisma.student.findUniqueOrThrow({ where: { id: studentId } })
-    return sha256(await readFile(path.join(app.config.DATA_DIR, 'uploads', (s.photoUrl as string).replace(/^\/uploads\//, ''))))
-  }
 
   it('pushes every student with its face to every terminal, then re-sends only what changed', async () => {
     const s = await syncSchool(app)
@@ -40,7 +31,7 @@ describe('POST /schools/:schoolId/sync', () => {
         expect(u.gender).toBe('female')
         expect(u.Valid).toMatchObject({ enable: true, beginTime: '2026-03-02T00:00:00', endTime: '2037-12-31T23:59:59' })
       }
-      expect(facesOn(t)).toEqual(Object.fromEntries(await Promise.all(students.map(async (st) => [st.employeeNo, await photoSha(st.id)]))))
+      expect(facesOn(t)).toEqual(Object.fromEntries(await Promise.all(students.map(async (st) => [st.employeeNo, await photoSha(app, st.id)]))))
     }
 
     const again = await waitForJob(app, s.admin, await s.startSync())
@@ -84,7 +75,7 @@ describe('POST /schools/:schoolId/sync', () => {
 
     const faces = facesOn(t)
     expect(faces[a.employeeNo]).toBe(shaA)
-    expect(faces[b.employeeNo]).toBe(await photoSha(b.id))
+    expect(faces[b.employeeNo]).toBe(await photoSha(app, b.id))
     expect(faces[b.employeeNo]).not.toBe(shaA)
     // Digest challenges (401) aside: no user record, the face add answers FACE_EXISTS, then the face is replaced.
     const calls = t.snapshot().requests.slice(before).filter((r) => r.status !== 401 && r.path.startsWith('/ISAPI/'))
