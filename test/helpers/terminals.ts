@@ -23,9 +23,9 @@ export async function startTerminal (options: SimulatedTerminalOptions = {}) {
 const quietLog = { info () {}, warn () {}, debug () {} }
 
 /** A direct ISAPI client for seeding and inspecting a terminal outside the app (own queue registry). */
-export function seedClient (terminal: SimulatedTerminal) {
+export function seedClient (terminal: SimulatedTerminal, password = terminal.password) {
   return createIsapiClient({
-    baseUrl: terminal.url, username: terminal.username, password: terminal.password,
+    baseUrl: terminal.url, username: terminal.username, password,
     dispatcher: dispatchers.dispatcher, registry: createIsapiDeviceRegistry(), log: quietLog,
   })
 }

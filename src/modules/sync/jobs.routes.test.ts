@@ -5,7 +5,7 @@ import { buildTestApp, type TestApp } from '../../../test/helpers/build-test-app
 import { waitForJob } from '../../../test/helpers/jobs.js'
 import { expectProblem } from '../../../test/helpers/problem.js'
 import { namesOn, syncSchool } from '../../../test/helpers/sync-school.js'
-import { addDevice, startTerminal } from '../../../test/helpers/terminals.js'
+import { addDevice, seedClient, startTerminal } from '../../../test/helpers/terminals.js'
 import { startSimulatedTerminal } from '../../simulator/index.js'
 
 describe('jobs', () => {
@@ -93,6 +93,25 @@ describe('jobs', () => {
     const both = await Promise.all([post(`/jobs/${job.id}/retry`, s.admin), post(`/jobs/${job.id}/retry`, s.admin)])
     expect(both.map((r) => r.statusCode).sort()).toEqual([200, 409])
     expect((await waitForJob(app, s.admin, job.id)).retryCount).toBe(1)
+  })
+
+  it('a terminal locked before the sync fails its share with DEVICE_LOCKED without a login; the others carry on', async () => {
+    const s = await syncSchool(app)
+    const good = await startTerminal({ index: 21 })
+    const locked = await startTerminal({ index: 22, lockoutThreshold: 1 })
+    await seedClient(locked, 'someone-else-guessing').getDeviceInfo().catch(() => undefined)
+    expect(locked.snapshot()).toMatchObject({ failedLogins: 1, lockedUntil: expect.any(String) })
+    await addDevice(app, s.admin, s.school.id, good)
+    const lockedDevice = await addDevice(app, s.admin, s.school.id, locked)
+    await s.addStudents(2, { photos: false })
+
+    const job = await waitForJob(app, s.admin, await s.startSync())
+    expect(job).toMatchObject({ status: 'partial', counts: { success: 2, failed: 2 } })
+    expect(job.devices.find((d: { deviceId: string }) => d.deviceId === lockedDevice.id)).toMatchObject({ status: 'failed', error: { code: 'DEVICE_LOCKED' } })
+    const failed = await s.items(job.id, '&status=failed')
+    expect(failed.items.map((i) => [i.deviceId, i.step, i.error?.code])).toEqual(Array(2).fill([lockedDevice.id, 'device', 'DEVICE_LOCKED']))
+    expect(locked.snapshot()).toMatchObject({ failedLogins: 1, users: [] })
+    expect(good.snapshot().users).toHaveLength(2)
   })
 
   it('retries busy answers and still succeeds', async () => {

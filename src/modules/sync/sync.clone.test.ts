@@ -31,8 +31,14 @@ describe('POST /schools/:schoolId/devices/:deviceId/clone', () => {
     expect(bystander.snapshot().users).toEqual([])
 
     // A clone resends everything, even what the device already has.
-    const again = await waitForJob(app, s.admin, (await clone(s.school.id, device.id, s.admin, { from: 'database' })).json().jobId)
+    const keyed = { ...s.admin, 'idempotency-key': 'clone-again' }
+    const repeat = await clone(s.school.id, device.id, keyed, { from: 'database' })
+    const again = await waitForJob(app, s.admin, repeat.json().jobId)
     expect(again).toMatchObject({ status: 'succeeded', counts: { success: 3, skipped: 0 } })
+    // The same Idempotency-Key and body answer the same job; another body with it is refused.
+    expect((await clone(s.school.id, device.id, keyed, { from: 'database' })).json()).toEqual(repeat.json())
+    expectProblem(await clone(s.school.id, device.id, keyed, { fromDeviceId: device.id }), 422, 'IDEMPOTENCY_KEY_REUSED')
+    expect(await app.prisma.syncJob.count({ where: { schoolId: s.school.id } })).toBe(2)
   })
 
   it('copies users and faces from one terminal to another, skipping users the target already has', async () => {

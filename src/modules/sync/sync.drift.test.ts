@@ -23,8 +23,8 @@ describe('device drift', () => {
       expect(res.statusCode, res.body).toBe(200)
       return res.json()
     }
-    const repair = async (payload: Record<string, unknown>) => {
-      const res = await app.inject({ method: 'POST', url: `${driftUrl}/repair`, headers: s.admin, payload })
+    const repair = async (payload: Record<string, unknown>, headers = s.admin) => {
+      const res = await app.inject({ method: 'POST', url: `${driftUrl}/repair`, headers, payload })
       expect(res.statusCode, res.body).toBe(202)
       return res.json()
     }
@@ -67,8 +67,12 @@ describe('device drift', () => {
     expect(Object.keys(faces).sort()).toEqual([deleted, renamed, faceless, editedInDb, untouched].map((st) => st.employeeNo).sort())
     expect(faces[faceless.employeeNo]).toBe(facesOn(bystander)[faceless.employeeNo])
 
-    const second = await repair({ removeExtra: true })
+    const keyed = { ...s.admin, 'idempotency-key': 'remove-extra' }
+    const second = await repair({ removeExtra: true }, keyed)
     expect(await waitForJob(app, s.admin, second.jobId)).toMatchObject({ status: 'succeeded', progress: { total: 1 }, counts: { success: 1 } })
+    // Repeated with the same Idempotency-Key: the same job and report, no new repair.
+    expect(await repair({ removeExtra: true }, keyed)).toEqual(second)
+    expect(await app.prisma.syncJob.count({ where: { type: 'drift_repair', schoolId: s.school.id } })).toBe(2)
     expect(await drift()).toMatchObject({ inSync: true, counts: { onDevice: 5, missing: 0, extra: 0, outdated: 0 }, missing: [], extra: [], outdated: [] })
     expect(namesOn(t)['900001']).toBeUndefined()
     // The repair touched only the drifting terminal.
