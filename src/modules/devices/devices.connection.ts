@@ -3,6 +3,7 @@ import { isIsapiError, type IsapiCapabilities, type IsapiDeviceInfo } from '../.
 import type { ActorContext } from '../../lib/context.js'
 import { withTransaction, type DbClient } from '../../lib/db.js'
 import { recordAudit } from '../audit/audit.repository.js'
+import { adoptUnmatchedEvents } from '../webhook/webhook.adopt.js'
 import type { DeviceConnector } from './device-connector.js'
 import { toDeviceDto } from './devices.mapper.js'
 import type { DevicesService } from './devices.service.js'
@@ -24,7 +25,8 @@ export function createDeviceConnectionService ({ db, devices, connector }: { db:
   return {
     /**
      * Reads deviceInfo and the capability documents, then stores serial, MAC, model, firmware,
-     * capabilities and the (discovered) deviceId. A failure is audited and changes nothing else.
+     * capabilities and the (discovered) deviceId, and books to the device the events it pushed before it
+     * could be told apart. A failure is audited and changes nothing else.
      */
     async testConnection (ctx: ActorContext, schoolId: string, id: string) {
       const device = await devices.mustFind(schoolId, id)
@@ -50,6 +52,7 @@ export function createDeviceConnectionService ({ db, devices, connector }: { db:
             capabilities: capabilities as unknown as Prisma.InputJsonValue,
           }
           const after = await tx.device.update({ where: { id }, data })
+          await adoptUnmatchedEvents(tx, after)
           const pick = (d: Device) => ({ deviceId: d.deviceId, serialNumber: d.serialNumber, macAddress: d.macAddress, model: d.model, firmware: d.firmware })
           await audit(tx, ctx, device, { ok: true, ...pick(after) }, { ok: null, ...pick(device) })
           return after

@@ -97,6 +97,40 @@ describe('webhook intake', () => {
     expect(rows.map((r) => r.deviceId)).toEqual([null, created.json().id])
   })
 
+  it('books earlier unmatched pushes to a terminal once its connection test tells who it is, so replays stay one event', async () => {
+    const school2 = await createSchool(app, { timezone: 'Asia/Tashkent' })
+    const admin2 = (await signedInAs(app, 'SCHOOL_ADMIN', school2.id)).headers
+    const info = await app.inject({ method: 'GET', url: `/api/v1/schools/${school2.id}/webhook-info`, headers: admin2 })
+    const inSecret = info.json().directions.find((d: { direction: string }) => d.direction === 'in').secret
+    const terminal = await startTerminal({ index: 88, macAddress: 'DE:AD:BE:EF:00:60' })
+    const push = async (serial: number) => {
+      await post(pushBody(serial, '1', '2026-09-01T07:55:00+05:00', 'de:ad:be:ef:00:60'), `/webhook/${school2.id}/in/${inSecret}`)
+      await app.eventProcessor.kick()
+    }
+    const rows = () => app.prisma.attendanceEvent.findMany({ where: { schoolId: school2.id }, orderBy: { serialNo: 'asc' }, select: { serialNo: true, deviceId: true, senderKey: true, dedupeKey: true } })
+    await push(1)
+    // A push without a MAC names the terminal by its short serial.
+    const { macAddress: _mac, ...withoutMac } = JSON.parse(pushBody(3, '1', '2026-09-01T07:56:00+05:00')) as Record<string, unknown>
+    await post(JSON.stringify({ ...withoutMac, shortSerialNumber: 'FG0000089' }), `/webhook/${school2.id}/in/${inSecret}`)
+    await app.eventProcessor.kick()
+    expect(await rows()).toMatchObject([
+      { serialNo: 1, deviceId: null, senderKey: 'sender:de:ad:be:ef:00:60' }, { serialNo: 3, deviceId: null, senderKey: 'sender:FG0000089' },
+    ])
+
+    const device = await addDevice(app, admin2, school2.id, terminal)
+    const tested = await app.inject({ method: 'POST', url: `/api/v1/schools/${school2.id}/devices/${device.id}/test-connection`, headers: admin2 })
+    expect(tested.statusCode, tested.body).toBe(200)
+    const booked = await rows()
+    expect(booked).toMatchObject([{ serialNo: 1, deviceId: device.id, senderKey: null }, { serialNo: 3, deviceId: device.id, senderKey: null }])
+    expect(booked[0].dedupeKey.startsWith(`device:${device.id}:1:`)).toBe(true)
+    expect(booked[1].dedupeKey.startsWith(`device:${device.id}:3:`)).toBe(true)
+
+    await sleep(1100) // the processor's device list is refreshed at most once a second
+    await push(1) // the terminal re-sends it, now recognised by its MAC
+    await push(2)
+    expect((await rows()).map((r) => [r.serialNo, r.deviceId])).toEqual([[1, device.id], [2, device.id], [3, device.id]])
+  })
+
   it('tells apart a terminal registered since the last push that shares an address with a known one', async () => {
     const shared = await createSchool(app)
     const sharedAdmin = (await signedInAs(app, 'SCHOOL_ADMIN', shared.id)).headers
