@@ -251,15 +251,19 @@ describe('POST /schools/:schoolId/sync', () => {
       if (Date.now() > deadline) throw new Error('first sync never started')
       await sleep(20)
     }
-    await s.patchStudent(target.id, { firstName: 'Newest' })
-    const secondId = await s.startSync()
+    // The save starts its own job for every device (syncMode left out).
+    const edited = await app.inject({ method: 'PATCH', url: `${s.base}/students/${target.id}`, headers: s.admin, payload: { firstName: 'Newest' } })
+    expect(edited.statusCode, edited.body).toBe(200)
     const first = await waitForJob(app, s.admin, firstId)
     expect(first.status).toBe('succeeded')
-    expect(await waitForJob(app, s.admin, secondId)).toMatchObject({ status: 'succeeded' })
+    expect(await waitForJob(app, s.admin, edited.json().sync.jobId)).toMatchObject({ status: 'succeeded' })
     for (const t of terminals) {
       expect(namesOn(t)[target.employeeNo]).toBe(`Newest ${target.lastName}`)
       expect(t.snapshot().users).toHaveLength(8)
     }
+    const { version } = await app.prisma.student.findUniqueOrThrow({ where: { id: target.id } })
+    const states = await app.prisma.personDevice.findMany({ where: { studentId: target.id }, select: { state: true, syncedVersion: true } })
+    expect(states).toEqual([{ state: 'synced', syncedVersion: version }, { state: 'synced', syncedVersion: version }])
   })
 
   it('never sends a terminal two requests at once, whatever runs in parallel', async () => {
