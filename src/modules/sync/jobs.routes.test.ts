@@ -89,7 +89,7 @@ describe('jobs', () => {
     expect(good.snapshot().users).toHaveLength(3)
     expect(good.snapshot().failedLogins).toBe(0)
 
-    // Two retries at once: one claims the job, the other is told it is running.
+    // Two retries at once: one runs the failed items, the other is refused (409).
     const both = await Promise.all([post(`/jobs/${job.id}/retry`, s.admin), post(`/jobs/${job.id}/retry`, s.admin)])
     expect(both.map((r) => r.statusCode).sort()).toEqual([200, 409])
     expect((await waitForJob(app, s.admin, job.id)).retryCount).toBe(1)

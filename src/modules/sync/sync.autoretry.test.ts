@@ -12,7 +12,7 @@ describe('failed targets are retried later by themselves', () => {
   let app: TestApp
 
   beforeAll(async () => {
-    app = await buildTestApp({ SYNC_AUTO_RETRY_SECONDS: '0.5', SYNC_AUTO_RETRY_MAX: '2', SYNC_TRANSIENT_BACKOFF_MS: '10', LOG_LEVEL: 'error' })
+    app = await buildTestApp({ SYNC_AUTO_RETRY_SECONDS: '0.5', SYNC_AUTO_RETRY_MAX: '3', SYNC_TRANSIENT_BACKOFF_MS: '10', LOG_LEVEL: 'error' })
   })
 
   /** A port where a terminal was and is no longer. */
@@ -54,16 +54,41 @@ describe('failed targets are retried later by themselves', () => {
     await until(() => jobRow(jobId), (j) => j.finishedAt !== null, 15_000)
     const firstRun = await wrongItems()
     expect(firstRun.map((i) => i.errorCode)).toEqual(['DEVICE_AUTH_FAILED', 'DEVICE_AUTH_FAILED'])
-    const gaveUp = await until(() => jobRow(jobId), (j) => j.retryCount === 2 && j.finishedAt !== null, 20_000)
-    expect(gaveUp).toMatchObject({ status: 'failed', failed: 4, retryCount: 2 })
-    // A third try would be due 0.5 s × 2² after the second ended.
-    await sleep(2500)
-    expect(await jobRow(jobId)).toMatchObject({ status: 'failed', retryCount: 2 })
+    const gaveUp = await until(() => jobRow(jobId), (j) => j.retryCount === 3 && j.finishedAt !== null, 20_000)
+    expect(gaveUp).toMatchObject({ status: 'failed', failed: 4, retryCount: 3 })
+    // A fourth try would be due 0.5 s × 2³ after the third ended.
+    await sleep(4500)
+    expect(await jobRow(jobId)).toMatchObject({ status: 'failed', retryCount: 3 })
     expect(locked.snapshot().failedLogins).toBe(1)
     expect(await wrongItems(), 'the wrong password\'s items were not run again').toEqual(firstRun)
     const job = await waitForJob(app, s.admin, jobId)
     const codes = job.devices.map((d: { error: { code: string } | null }) => d.error?.code).sort()
     expect(codes).toEqual(['DEVICE_AUTH_FAILED', 'DEVICE_UNREACHABLE'])
+  })
+
+  it('never replays an old removal after the student was reactivated: only the newest save reaches the terminal', async () => {
+    const s = await syncSchool(app)
+    const port = await vacantPort(37)
+    await addDevice(app, s.admin, s.school.id, { ...(await startTerminal({ index: 36 })), port, host: '127.0.0.1' })
+    const [student] = await s.addStudents(1, { photos: false })
+    const save = async (status: string) => {
+      const res = await app.inject({ method: 'PATCH', url: `${s.base}/students/${student.id}`, headers: s.admin, payload: { status } })
+      expect(res.statusCode, res.body).toBe(200)
+      const jobId = res.json().sync.jobId as string
+      expect(await until(() => jobRow(jobId), (j) => j.finishedAt !== null, 15_000)).toMatchObject({ status: 'failed' })
+      return jobId
+    }
+    const removal = await save('inactive')
+    const reactivation = await save('active')
+    const removalRetries = (await jobRow(removal)).retryCount
+
+    const back = await startTerminal({ index: 37, port })
+    expect(await until(() => jobRow(reactivation), (j) => j.status === 'succeeded', 15_000)).toMatchObject({ status: 'succeeded' })
+    expect(Object.keys(namesOn(back))).toEqual([student.employeeNo])
+    // Long enough for every back-off the removal has left.
+    await sleep(4500)
+    expect(Object.keys(namesOn(back))).toEqual([student.employeeNo])
+    expect(await jobRow(removal)).toMatchObject({ status: 'failed', retryCount: removalRetries })
   })
 
   it('leaves an atomic save that a terminal refused alone: it was undone on purpose', async () => {

@@ -155,7 +155,12 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
       if (!student) throw notFound('Student')
       const rows = await db.personDevice.findMany({ where: { studentId, device: { deletedAt: null } }, include: { device: { select: { name: true } } }, orderBy: { device: { name: 'asc' } } })
       return rows.map((pd) => ({
-        deviceId: pd.deviceId, deviceName: pd.device.name, state: pd.state, syncedVersion: pd.syncedVersion, currentVersion: student.version,
+        deviceId: pd.deviceId,
+        deviceName: pd.device.name,
+        // Also `pending` when an edit committed while this version was being recorded (the row could not see it).
+        state: pd.state === 'synced' && pd.syncedVersion !== null && pd.syncedVersion < student.version ? 'pending' as const : pd.state,
+        syncedVersion: pd.syncedVersion,
+        currentVersion: student.version,
         faceOnDevice: pd.faceOnDevice, lastError: pd.lastError, attempts: pd.attempts, syncedAt: pd.syncedAt?.toISOString() ?? null,
       }))
     },
@@ -199,12 +204,14 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
     },
 
     /** Puts only the failed items back to pending and runs their devices again. */
-    async retry (ctx: ActorContext | null, job: SyncJob, deviceIds?: string[]) {
+    /** Runs the job's failed items again: all, those of some devices, or (the automatic retry) some items. */
+    async retry (ctx: ActorContext | null, job: SyncJob, deviceIds?: string[], itemIds?: string[]) {
       if (!isFinished(job.status)) throw conflict('JOB_RUNNING', 'The job is still running; retry it once it has ended')
       const updated = await withTransaction(db, async (tx) => {
         const reset = await tx.$executeRawUnsafe(`
           UPDATE sync_job_items SET status = 'pending', error_code = NULL, error_message = NULL, step = NULL, finished_at = NULL
-          WHERE job_id = $1::uuid AND status = 'failed' AND ($2::uuid[] IS NULL OR device_id = ANY($2::uuid[]))`, job.id, deviceIds ?? null)
+          WHERE job_id = $1::uuid AND status = 'failed' AND ($2::uuid[] IS NULL OR device_id = ANY($2::uuid[]))
+            AND ($3::bigint[] IS NULL OR id = ANY($3::bigint[]))`, job.id, deviceIds ?? null, itemIds ?? null)
         if (reset === 0) throw conflict('NOTHING_TO_RETRY', 'The job has no failed items')
         await tx.$executeRawUnsafe(`
           UPDATE sync_job_devices SET status = 'queued', error_code = NULL, error_message = NULL, finished_at = NULL

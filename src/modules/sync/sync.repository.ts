@@ -151,7 +151,7 @@ export async function markPersonsFailed (db: DbClient, jobId: string, deviceId: 
     SELECT i.student_id, i.device_id, i.employee_no, 'failed', $3, 1, now() FROM sync_job_items i
     WHERE i.job_id = $1::uuid AND i.device_id = $2::uuid AND i.status = 'failed' AND i.step = 'device' AND i.student_id IS NOT NULL
       AND i.action IN ('upsert', 'face')
-    ON CONFLICT (student_id, device_id) DO UPDATE SET state = CASE WHEN person_devices.state = 'synced' THEN person_devices.state ELSE 'failed'::"PersonDeviceState" END,
+    ON CONFLICT (student_id, device_id) DO UPDATE SET state = CASE WHEN person_devices.state IN ('synced', 'pending') THEN person_devices.state ELSE 'failed'::"PersonDeviceState" END,
       last_error = EXCLUDED.last_error, attempts = person_devices.attempts + 1, updated_at = now()`,
   jobId, deviceId, message.slice(0, 1000))
 }

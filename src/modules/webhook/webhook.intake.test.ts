@@ -107,28 +107,33 @@ describe('webhook intake', () => {
       await post(pushBody(serial, '1', '2026-09-01T07:55:00+05:00', 'de:ad:be:ef:00:60'), `/webhook/${school2.id}/in/${inSecret}`)
       await app.eventProcessor.kick()
     }
-    const rows = () => app.prisma.attendanceEvent.findMany({ where: { schoolId: school2.id }, orderBy: { serialNo: 'asc' }, select: { serialNo: true, deviceId: true, senderKey: true, dedupeKey: true } })
+    const rows = () => app.prisma.attendanceEvent.findMany({ where: { schoolId: school2.id }, orderBy: [{ serialNo: 'asc' }, { id: 'asc' }], select: { serialNo: true, deviceId: true, senderKey: true, dedupeKey: true } })
     await push(1)
     // A push without a MAC names the terminal by its short serial.
     const { macAddress: _mac, ...withoutMac } = JSON.parse(pushBody(3, '1', '2026-09-01T07:56:00+05:00')) as Record<string, unknown>
     await post(JSON.stringify({ ...withoutMac, shortSerialNumber: 'FG0000089' }), `/webhook/${school2.id}/in/${inSecret}`)
     await app.eventProcessor.kick()
+    // Serial 1 again, named by the short serial this time: another sender key, so another unmatched row.
+    const { macAddress: _sameMac, ...firstWithoutMac } = JSON.parse(pushBody(1, '1', '2026-09-01T07:55:00+05:00')) as Record<string, unknown>
+    await post(JSON.stringify({ ...firstWithoutMac, shortSerialNumber: 'FG0000089' }), `/webhook/${school2.id}/in/${inSecret}`)
+    await app.eventProcessor.kick()
     expect(await rows()).toMatchObject([
-      { serialNo: 1, deviceId: null, senderKey: 'sender:de:ad:be:ef:00:60' }, { serialNo: 3, deviceId: null, senderKey: 'sender:FG0000089' },
+      { serialNo: 1, deviceId: null, senderKey: 'sender:de:ad:be:ef:00:60' }, { serialNo: 1, deviceId: null, senderKey: 'sender:FG0000089' },
+      { serialNo: 3, deviceId: null, senderKey: 'sender:FG0000089' },
     ])
 
     const device = await addDevice(app, admin2, school2.id, terminal)
     const tested = await app.inject({ method: 'POST', url: `/api/v1/schools/${school2.id}/devices/${device.id}/test-connection`, headers: admin2 })
     expect(tested.statusCode, tested.body).toBe(200)
     const booked = await rows()
-    expect(booked).toMatchObject([{ serialNo: 1, deviceId: device.id, senderKey: null }, { serialNo: 3, deviceId: device.id, senderKey: null }])
-    expect(booked[0].dedupeKey.startsWith(`device:${device.id}:1:`)).toBe(true)
-    expect(booked[1].dedupeKey.startsWith(`device:${device.id}:3:`)).toBe(true)
+    // One of the two copies of serial 1 is booked; the other keeps its sender key (a duplicate, left as it was).
+    expect(booked.map((r) => [r.serialNo, r.deviceId])).toEqual([[1, device.id], [1, null], [3, device.id]])
+    expect(booked.filter((r) => r.deviceId).map((r) => r.dedupeKey.split(':').slice(0, 3).join(':'))).toEqual([`device:${device.id}:1`, `device:${device.id}:3`])
 
     await sleep(1100) // the processor's device list is refreshed at most once a second
     await push(1) // the terminal re-sends it, now recognised by its MAC
     await push(2)
-    expect((await rows()).map((r) => [r.serialNo, r.deviceId])).toEqual([[1, device.id], [2, device.id], [3, device.id]])
+    expect((await rows()).map((r) => [r.serialNo, r.deviceId])).toEqual([[1, device.id], [1, null], [2, device.id], [3, device.id]])
   })
 
   it('tells apart a terminal registered since the last push that shares an address with a known one', async () => {
