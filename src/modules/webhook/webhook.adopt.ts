@@ -15,7 +15,7 @@ const MIN_SHORT_SERIAL = 6
 export async function adoptUnmatchedEvents (db: DbClient, device: Pick<Device, 'id' | 'schoolId' | 'macAddress' | 'serialNumber'>) {
   if (!device.macAddress && !device.serialNumber) return 0
   const deviceKey = deviceSenderKey(device.id)
-  // One row per new key: the same event stored under two sender keys (a MAC in two casings) is booked once.
+  // One row per new key: the same event stored under two sender keys (once by MAC, once by short serial) is booked once.
   return db.$executeRawUnsafe(`
     WITH candidate AS (
       SELECT e.id, CASE WHEN starts_with(e.dedupe_key, e.sender_key || ':') THEN $3 || substr(e.dedupe_key, length(e.sender_key) + 1) ELSE e.dedupe_key END AS new_key
