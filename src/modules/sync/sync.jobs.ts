@@ -203,8 +203,7 @@ export function createJobsService ({ db, queue }: { db: PrismaClient, queue: Syn
       return updated
     },
 
-    /** Puts only the failed items back to pending and runs their devices again. */
-    /** Runs the job's failed items again: all, those of some devices, or (the automatic retry) some items. */
+    /** Puts failed items back to pending and runs their devices again: all, those of some devices, or (the automatic retry) some items. */
     async retry (ctx: ActorContext | null, job: SyncJob, deviceIds?: string[], itemIds?: string[]) {
       if (!isFinished(job.status)) throw conflict('JOB_RUNNING', 'The job is still running; retry it once it has ended')
       const updated = await withTransaction(db, async (tx) => {
